@@ -1,0 +1,26 @@
+// Package auth provides the bearer tokens of the Management Activity API, one
+// TokenSource per authentication flow, with the token cache persisted in the
+// engine's integrationContext.
+package auth
+
+import "context"
+
+// TokenSource yields bearer tokens for the Management Activity API.
+//
+// Token returns a valid access token, from the cache when it is still fresh.
+// Invalidate discards the cached access token, so that the next Token call
+// asks the identity provider for a new one (used once after an HTTP 401).
+type TokenSource interface {
+	Token(ctx context.Context) (string, error)
+	Invalidate()
+}
+
+// StaticToken is a TokenSource that always returns the same token. Tests and
+// the emulator use it.
+type StaticToken string
+
+// Token returns the static token.
+func (s StaticToken) Token(context.Context) (string, error) { return string(s), nil }
+
+// Invalidate does nothing.
+func (StaticToken) Invalidate() {}
