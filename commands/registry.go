@@ -1,0 +1,44 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/secops-go/ms-management-activity/auth"
+)
+
+// Command names.
+const (
+	CmdTestModule        = "test-module"
+	CmdFetchIncidents    = "fetch-incidents"
+	CmdStartSubscription = "ms-management-activity-start-subscription"
+	CmdStopSubscription  = "ms-management-activity-stop-subscription"
+	CmdListSubscriptions = "ms-management-activity-list-subscriptions"
+	CmdListContent       = "ms-management-activity-list-content"
+	CmdGenerateLoginURL  = "ms-management-activity-generate-login-url"
+	CmdAuthReset         = "ms-management-activity-auth-reset"
+)
+
+// Registry maps every command name to its handler. It returns a new map each
+// time, so callers may modify it (tests swap handlers).
+func Registry() map[string]Handler {
+	return map[string]Handler{
+		CmdTestModule:        notImplemented,
+		CmdFetchIncidents:    notImplemented,
+		CmdStartSubscription: notImplemented,
+		CmdStopSubscription:  notImplemented,
+		CmdListSubscriptions: notImplemented,
+		CmdListContent:       notImplemented,
+		CmdGenerateLoginURL:  notImplemented,
+		CmdAuthReset:         notImplemented,
+	}
+}
+
+func notImplemented(_ context.Context, env *Env) (*Result, error) {
+	return nil, fmt.Errorf("%s is not implemented yet", env.Command)
+}
+
+// defaultTokenSource is the production token source factory.
+func defaultTokenSource(ctx context.Context, env *Env) (auth.TokenSource, error) {
+	return nil, fmt.Errorf("authentication is not implemented yet")
+}
