@@ -64,22 +64,22 @@ type Raw struct {
 	Insecure             bool   `mapstructure:"insecure"`
 	Proxy                bool   `mapstructure:"proxy"`
 
-	FirstFetchDelta      string   `mapstructure:"first_fetch_delta"`
-	Timeout              string   `mapstructure:"timeout"`
-	ContentTypesToFetch  []string `mapstructure:"content_types_to_fetch"`
-	IsFetch              bool     `mapstructure:"isFetch"`
-	IncidentType         string   `mapstructure:"incidentType"`
-	RecordTypesFilter    string   `mapstructure:"record_types_filter"`
-	WorkloadsFilter      string   `mapstructure:"workloads_filter"`
-	OperationsFilter     string   `mapstructure:"operations_filter"`
-	PublisherIdentifier  string   `mapstructure:"publisher_identifier"`
-	DownloadConcurrency  string   `mapstructure:"download_concurrency"`
-	MaxFetch             string   `mapstructure:"max_fetch"`
-	FetchOverlap         string   `mapstructure:"fetch_overlap"`
-	AuthorityURL         string   `mapstructure:"authority_url"`
-	ResourceURL          string   `mapstructure:"resource_url"`
-	RequestsPerMinute    string   `mapstructure:"requests_per_minute"`
-	MaxBlobMB            string   `mapstructure:"max_blob_mb"`
+	FirstFetchDelta     string   `mapstructure:"first_fetch_delta"`
+	Timeout             string   `mapstructure:"timeout"`
+	ContentTypesToFetch []string `mapstructure:"content_types_to_fetch"`
+	IsFetch             bool     `mapstructure:"isFetch"`
+	IncidentType        string   `mapstructure:"incidentType"`
+	RecordTypesFilter   string   `mapstructure:"record_types_filter"`
+	WorkloadsFilter     string   `mapstructure:"workloads_filter"`
+	OperationsFilter    string   `mapstructure:"operations_filter"`
+	PublisherIdentifier string   `mapstructure:"publisher_identifier"`
+	DownloadConcurrency string   `mapstructure:"download_concurrency"`
+	MaxFetch            string   `mapstructure:"max_fetch"`
+	FetchOverlap        string   `mapstructure:"fetch_overlap"`
+	AuthorityURL        string   `mapstructure:"authority_url"`
+	ResourceURL         string   `mapstructure:"resource_url"`
+	RequestsPerMinute   string   `mapstructure:"requests_per_minute"`
+	MaxBlobMB           string   `mapstructure:"max_blob_mb"`
 }
 
 // Params is the validated configuration commands use. Secrets are resolved
