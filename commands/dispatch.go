@@ -60,6 +60,10 @@ type Deps struct {
 	Progress io.Writer
 	// Handlers overrides the registry (tests); nil uses Registry().
 	Handlers map[string]Handler
+
+	// observe, when set, sees the Env after the handler ran (tests check
+	// which arguments a handler read).
+	observe func(*Env)
 }
 
 func (d *Deps) withDefaults() *Deps {
@@ -179,6 +183,9 @@ func Run(ctx context.Context, envl *Envelope, deps *Deps) (out *Output, code int
 		HTTP:     d.HTTPClient(p),
 		Progress: d.Progress,
 		deps:     d,
+	}
+	if d.observe != nil {
+		defer d.observe(env)
 	}
 	res, err := h(ctx, env)
 	if err != nil {
