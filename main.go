@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/secops-go/ms-management-activity/commands"
+	"github.com/secops-go/ms-management-activity/redact"
 )
 
 func main() {
@@ -36,7 +37,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 			rest = append(rest, a)
 		}
 	}
-	logger, err := newLogger(stderr, level)
+	secrets := &redact.Set{}
+	logger, err := newLogger(stderr, level, secrets)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return commands.ExitBadEnvelope
@@ -44,17 +46,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	if len(rest) > 0 {
 		return runHuman(rest, stdin, stdout, stderr, getenv, logger)
 	}
-	return runProtocol(stdin, stdout, logger)
+	return runProtocol(stdin, stdout, logger, secrets)
 }
 
 // runProtocol is the engine's mode: envelope on stdin, result on stdout.
-func runProtocol(stdin io.Reader, stdout io.Writer, logger *slog.Logger) int {
+func runProtocol(stdin io.Reader, stdout io.Writer, logger *slog.Logger, secrets *redact.Set) int {
 	envl, err := commands.ReadEnvelope(stdin)
 	if err != nil {
 		logger.Error("unusable envelope", "error", err)
 		return writeOutput(stdout, commands.ErrorOutput(err.Error()), commands.ExitBadEnvelope, logger)
 	}
-	out, code := commands.Run(context.Background(), envl, &commands.Deps{Logger: logger})
+	out, code := commands.Run(context.Background(), envl, &commands.Deps{Logger: logger, Secrets: secrets})
 	return writeOutput(stdout, out, code, logger)
 }
 
@@ -80,7 +82,9 @@ func runHuman(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv f
 	return commands.ExitBadEnvelope
 }
 
-func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+// newLogger logs to w (stderr) through the redaction handler, so that no
+// secret registered in secrets is ever written.
+func newLogger(w io.Writer, level string, secrets *redact.Set) (*slog.Logger, error) {
 	var l slog.Level
 	switch strings.ToLower(strings.TrimSpace(level)) {
 	case "", "info":
@@ -94,5 +98,5 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	default:
 		return nil, fmt.Errorf("unknown log level %q: use debug, info, warn or error", level)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+	return slog.New(secrets.Handler(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))), nil
 }

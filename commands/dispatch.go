@@ -16,6 +16,7 @@ import (
 	xcontext "github.com/secops-go/ms-management-activity/context"
 	"github.com/secops-go/ms-management-activity/httpclient"
 	"github.com/secops-go/ms-management-activity/params"
+	"github.com/secops-go/ms-management-activity/redact"
 	"github.com/secops-go/ms-management-activity/state"
 )
 
@@ -58,6 +59,10 @@ type Deps struct {
 	TokenSource func(ctx context.Context, env *Env) (auth.TokenSource, error)
 	// Progress is where progress for people goes (nil: none).
 	Progress io.Writer
+	// Secrets collects the run's secret values (params, then tokens as they
+	// are obtained) so that logs and error messages never show them. The
+	// logger should be built on Secrets.Handler; nil makes a fresh set.
+	Secrets *redact.Set
 	// Handlers overrides the registry (tests); nil uses Registry().
 	Handlers map[string]Handler
 
@@ -81,6 +86,9 @@ func (d *Deps) withDefaults() *Deps {
 	}
 	if out.TokenSource == nil {
 		out.TokenSource = defaultTokenSource
+	}
+	if out.Secrets == nil {
+		out.Secrets = &redact.Set{}
 	}
 	if out.Handlers == nil {
 		out.Handlers = Registry()
@@ -160,7 +168,9 @@ func Run(ctx context.Context, envl *Envelope, deps *Deps) (out *Output, code int
 		return ErrorOutput(fmt.Sprintf("Unknown command %q. Run \"ms-management-activity help\" to list the commands.", envl.Command)), ExitBadEnvelope
 	}
 	fail := func(err error) (*Output, int) {
-		return ErrorOutput(fmt.Sprintf("Failed to execute %s command. Error: %s", envl.Command, err)), ExitFailed
+		// Redact as a last line of defence: no code path should put a
+		// secret in an error, but a library error might echo one.
+		return ErrorOutput(d.Secrets.String(fmt.Sprintf("Failed to execute %s command. Error: %s", envl.Command, err))), ExitFailed
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -168,10 +178,12 @@ func Run(ctx context.Context, envl *Envelope, deps *Deps) (out *Output, code int
 			out, code = fail(fmt.Errorf("internal error (%v); this is a bug, please report it with the log from standard error", r))
 		}
 	}()
+	d.Secrets.Add(secretStrings(envl.Params)...)
 	p, err := params.Decode(envl.Params)
 	if err != nil {
 		return fail(err)
 	}
+	d.Secrets.Add(p.Secrets()...)
 	env := &Env{
 		Command:  envl.Command,
 		Params:   p,
@@ -182,6 +194,7 @@ func Run(ctx context.Context, envl *Envelope, deps *Deps) (out *Output, code int
 		Logger:   d.Logger.With("command", envl.Command),
 		HTTP:     d.HTTPClient(p),
 		Progress: d.Progress,
+		Secrets:  d.Secrets,
 		deps:     d,
 	}
 	if d.observe != nil {
@@ -213,4 +226,26 @@ func Run(ctx context.Context, envl *Envelope, deps *Deps) (out *Output, code int
 		out.IntegrationContext = env.Context.Map()
 	}
 	return out, ExitOK
+}
+
+// secretParams are the parameters whose values are secrets whatever their
+// decoded form (credentials objects' password, legacy encrypted fields).
+var secretParams = []string{"credentials_enc_key", "enc_key", "credentials_refresh_token", "refresh_token",
+	"credentials_certificate_thumbprint", "certificate_thumbprint", "private_key", "credentials_auth_code", "auth_code"}
+
+// secretStrings extracts secret values from the raw params before decoding,
+// so that even a params error cannot echo one.
+func secretStrings(raw map[string]any) []string {
+	var out []string
+	for _, name := range secretParams {
+		switch v := raw[name].(type) {
+		case string:
+			out = append(out, v)
+		case map[string]any:
+			if pw, ok := v["password"].(string); ok {
+				out = append(out, pw)
+			}
+		}
+	}
+	return out
 }

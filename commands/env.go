@@ -18,6 +18,7 @@ import (
 	"github.com/secops-go/ms-management-activity/clock"
 	xcontext "github.com/secops-go/ms-management-activity/context"
 	"github.com/secops-go/ms-management-activity/params"
+	"github.com/secops-go/ms-management-activity/redact"
 	"github.com/secops-go/ms-management-activity/state"
 )
 
@@ -42,6 +43,9 @@ type Env struct {
 	// Progress receives progress output for people; nil when stderr is not a
 	// terminal (the engine), so handlers must check.
 	Progress io.Writer
+	// Secrets is the run's redaction set: add every token obtained, so logs
+	// and errors never show it.
+	Secrets *redact.Set
 
 	deps *Deps
 }

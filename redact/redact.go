@@ -1,0 +1,141 @@
+// Package redact keeps secrets out of logs and messages. A Set holds the
+// secret values known to this run (params, tokens as they are obtained); its
+// slog handler and String method replace any of them, and their base64 and
+// URL-encoded forms, with "[REDACTED]".
+package redact
+
+import (
+	"context"
+	"encoding/base64"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+)
+
+// Placeholder replaces a secret.
+const Placeholder = "[REDACTED]"
+
+// minLen: shorter values (e.g. "1", "true") would redact ordinary words.
+const minLen = 6
+
+// Set is the run's secret values. The zero value is ready; it is safe for
+// concurrent use (tokens are added while downloads log).
+type Set struct {
+	mu       sync.RWMutex
+	forms    []string
+	replacer *strings.Replacer
+}
+
+// Add registers secret values; empty and very short values are ignored.
+func (s *Set) Add(secrets ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range secrets {
+		v = strings.TrimSpace(v)
+		if len(v) < minLen {
+			continue
+		}
+		for _, f := range []string{
+			v,
+			base64.StdEncoding.EncodeToString([]byte(v)),
+			base64.RawStdEncoding.EncodeToString([]byte(v)),
+			base64.URLEncoding.EncodeToString([]byte(v)),
+			base64.RawURLEncoding.EncodeToString([]byte(v)),
+			url.QueryEscape(v),
+			url.PathEscape(v),
+		} {
+			s.forms = append(s.forms, f)
+		}
+		// A multi-line secret (a PEM key) may be logged line by line.
+		for _, line := range strings.Split(v, "\n") {
+			if line = strings.TrimSpace(line); len(line) >= 16 && !strings.HasPrefix(line, "-----") {
+				s.forms = append(s.forms, line)
+			}
+		}
+	}
+	// Longest first, so a secret containing another is replaced whole.
+	forms := append([]string(nil), s.forms...)
+	sortByLenDesc(forms)
+	pairs := make([]string, 0, 2*len(forms))
+	for _, f := range forms {
+		pairs = append(pairs, f, Placeholder)
+	}
+	s.replacer = strings.NewReplacer(pairs...)
+}
+
+// String returns msg with every known secret replaced.
+func (s *Set) String(msg string) string {
+	if s == nil {
+		return msg
+	}
+	s.mu.RLock()
+	r := s.replacer
+	s.mu.RUnlock()
+	if r == nil {
+		return msg
+	}
+	return r.Replace(msg)
+}
+
+func sortByLenDesc(a []string) {
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && len(a[j]) > len(a[j-1]); j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}
+
+// Handler wraps an slog.Handler so that every message and string-valued
+// attribute (errors included) is redacted before it is written.
+func (s *Set) Handler(next slog.Handler) slog.Handler { return &handler{set: s, next: next} }
+
+type handler struct {
+	set  *Set
+	next slog.Handler
+}
+
+func (h *handler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
+
+func (h *handler) Handle(ctx context.Context, r slog.Record) error {
+	out := slog.NewRecord(r.Time, r.Level, h.set.String(r.Message), r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(h.attr(a))
+		return true
+	})
+	return h.next.Handle(ctx, out)
+}
+
+func (h *handler) attr(a slog.Attr) slog.Attr {
+	v := a.Value.Resolve()
+	switch v.Kind() {
+	case slog.KindString:
+		return slog.String(a.Key, h.set.String(v.String()))
+	case slog.KindGroup:
+		attrs := v.Group()
+		out := make([]any, len(attrs))
+		for i, g := range attrs {
+			out[i] = h.attr(g)
+		}
+		return slog.Group(a.Key, out...)
+	case slog.KindAny:
+		if err, ok := v.Any().(error); ok {
+			return slog.String(a.Key, h.set.String(err.Error()))
+		}
+		return slog.String(a.Key, h.set.String(v.String()))
+	default:
+		return slog.Attr{Key: a.Key, Value: v}
+	}
+}
+
+func (h *handler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	red := make([]slog.Attr, len(attrs))
+	for i, a := range attrs {
+		red[i] = h.attr(a)
+	}
+	return &handler{set: h.set, next: h.next.WithAttrs(red)}
+}
+
+func (h *handler) WithGroup(name string) slog.Handler {
+	return &handler{set: h.set, next: h.next.WithGroup(name)}
+}
