@@ -55,7 +55,26 @@ func (e *Env) Tokens(ctx context.Context) (auth.TokenSource, error) {
 	if e.deps.TokenSource == nil {
 		return nil, fmt.Errorf("no authentication flow is available")
 	}
-	return e.deps.TokenSource(ctx, e)
+	ts, err := e.deps.TokenSource(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	return &redactingSource{ts, e.Secrets}, nil
+}
+
+// redactingSource registers every token it hands out with the run's secret
+// set, so no log line or error message can show it.
+type redactingSource struct {
+	auth.TokenSource
+	secrets interface{ Add(...string) }
+}
+
+func (r *redactingSource) Token(ctx context.Context) (string, error) {
+	tok, err := r.TokenSource.Token(ctx)
+	if tok != "" {
+		r.secrets.Add(tok)
+	}
+	return tok, err
 }
 
 // Result is what a handler returns.
