@@ -1,0 +1,117 @@
+package progress
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestBarReportsPagesBlobsRecordsThroughput(t *testing.T) {
+	var out syncBuf
+	b := NewBar(&out, "list-content")
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	b.now = func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(100 * time.Millisecond)
+		return now
+	}
+	for page := 0; page < 3; page++ {
+		b.PageListed()
+		b.BlobsQueued(10)
+		var wg sync.WaitGroup
+		for i := 0; i < 10; i++ {
+			wg.Add(1)
+			go func() { defer wg.Done(); b.BlobDone(100) }()
+		}
+		wg.Wait()
+	}
+	if _, err := b.Write([]byte("a message\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b.BlobDone(5) // after Close: ignored
+	s := out.String()
+	for _, want := range []string{"list-content: pages", "blobs", "records", "rec/s", "a message\n",
+		"3 pages listed · 30/30 blobs · 3,000 records in "} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%q", want, s)
+		}
+	}
+	if !strings.HasSuffix(s, "records/s)\n") {
+		t.Errorf("output does not end with the summary line: %q", s)
+	}
+}
+
+func TestBarSilentWithoutEvents(t *testing.T) {
+	var out bytes.Buffer
+	b := NewBar(&out, "x")
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if out.Len() != 0 {
+		t.Errorf("a bar with no events wrote %q", out.String())
+	}
+}
+
+func TestBarBlobsWithoutQueue(t *testing.T) {
+	var out bytes.Buffer
+	b := NewBar(&out, "")
+	b.BlobDone(3)
+	b.BlobDone(4)
+	_ = b.Close()
+	if !strings.Contains(out.String(), "0 pages listed · 2/2 blobs · 7 records") {
+		t.Errorf("got %q", out.String())
+	}
+}
+
+func TestFromAndNop(t *testing.T) {
+	if From(nil) != Nop {
+		t.Error("From(nil) is not Nop")
+	}
+	if From(&bytes.Buffer{}) != Nop {
+		t.Error("From(a plain writer) is not Nop")
+	}
+	var nilBar *Bar
+	_ = nilBar
+	b := NewBar(&bytes.Buffer{}, "")
+	if From(b) != Reporter(b) {
+		t.Error("From(*Bar) did not return the bar")
+	}
+	Nop.PageListed()
+	Nop.BlobsQueued(3)
+	Nop.BlobDone(3)
+}
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", -4500: "-4,500"} {
+		if got := Thousands(n); got != want {
+			t.Errorf("Thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
