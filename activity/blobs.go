@@ -1,0 +1,258 @@
+package activity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+)
+
+// FetchContent downloads one content blob (its contentUri) and returns its
+// records in the blob's order. Missing, expired and invalid blobs
+// (AF20050/51/52) and undecodable bodies are errors for which IsSkippable is
+// true.
+func (c *Client) FetchContent(ctx context.Context, contentURI string) ([]Record, error) {
+	return c.fetch(ctx, Blob{ContentURI: contentURI, ContentID: contentURI})
+}
+
+func (c *Client) fetch(ctx context.Context, b Blob) ([]Record, error) {
+	id := b.ContentID
+	if id == "" {
+		id = b.ContentURI
+	}
+	cl := &call{op: "download content blob " + id, contentType: "", method: http.MethodGet, url: b.ContentURI, gated: true}
+	var recs []Record
+	err := c.do(ctx, cl, func(resp *http.Response) error {
+		recs = recs[:0]
+		if resp.ContentLength > c.cfg.MaxBlobBytes {
+			return &ContentError{ContentID: id, Reason: tooLarge(c.cfg.MaxBlobBytes), TooLarge: true}
+		}
+		d := newBlobDecoder(resp.Body, c.cfg.MaxBlobBytes, id)
+		for {
+			r, err := d.next()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			recs = append(recs, r)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return recs, nil
+}
+
+func tooLarge(max int64) string {
+	return fmt.Sprintf("it is larger than the per-blob cap of %d MiB (raise the max_blob_mb parameter)", max>>20)
+}
+
+// Download fetches blobs with the client's worker pool and calls fn once per
+// blob, in the order of blobs, with the blob's records in their order (or
+// the blob's error) — the same sequence at any concurrency. Workers fetch at
+// most 2×Concurrency blobs ahead of fn, so memory stays bounded however many
+// blobs there are.
+//
+// fn decides what a blob error means: return nil to go on (e.g. when
+// IsSkippable(err)), or an error to stop; Download then returns that error.
+// fn is called from the caller's goroutine, never concurrently.
+func (c *Client) Download(ctx context.Context, blobs []Blob, fn func(b Blob, recs []Record, err error) error) error {
+	if len(blobs) == 0 {
+		return nil
+	}
+	workers := min(c.cfg.Concurrency, len(blobs))
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait() // runs after cancel: no worker outlives Download
+	defer cancel()
+
+	type result struct {
+		recs []Record
+		err  error
+	}
+	results := make([]chan result, len(blobs))
+	for i := range results {
+		results[i] = make(chan result, 1)
+	}
+	ahead := make(chan struct{}, 2*workers)
+	jobs := make(chan int)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(jobs)
+		for i := range blobs {
+			select {
+			case ahead <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case jobs <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				recs, err := c.fetch(ctx, blobs[i])
+				results[i] <- result{recs, err}
+			}
+		}()
+	}
+	for i := range blobs {
+		var r result
+		select {
+		case r = <-results[i]:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		<-ahead
+		if r.err != nil && ctx.Err() != nil {
+			return r.err
+		}
+		if err := fn(blobs[i], r.recs, r.err); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// blobDecoder streams the records of one blob body (a JSON array of
+// objects) with a bounded buffer: one record at a time is held besides the
+// read-ahead chunk.
+type blobDecoder struct {
+	r       io.Reader
+	id      string
+	buf     []byte
+	pos     int // next unread byte of buf[:end]
+	end     int
+	eof     bool
+	total   int64
+	max     int64
+	state   int // 0: before '[', 1: expecting a value or ']', 2: expecting ',' or ']', 3: done
+	records int
+}
+
+const chunkSize = 64 << 10
+
+func newBlobDecoder(r io.Reader, max int64, id string) *blobDecoder {
+	return &blobDecoder{r: r, id: id, buf: make([]byte, chunkSize), max: max}
+}
+
+// fill reads more input, keeping buf[pos:end].
+func (d *blobDecoder) fill() error {
+	if d.eof {
+		return nil
+	}
+	if d.pos > 0 {
+		n := copy(d.buf, d.buf[d.pos:d.end])
+		d.pos, d.end = 0, n
+	}
+	if d.end == len(d.buf) {
+		nb := make([]byte, 2*len(d.buf))
+		copy(nb, d.buf[:d.end])
+		d.buf = nb
+	}
+	n, err := d.r.Read(d.buf[d.end:])
+	d.end += n
+	d.total += int64(n)
+	if d.total > d.max {
+		return &ContentError{ContentID: d.id, Reason: tooLarge(d.max), TooLarge: true}
+	}
+	if err == io.EOF {
+		d.eof = true
+		return nil
+	}
+	if err != nil {
+		return &readError{err}
+	}
+	return nil
+}
+
+func (d *blobDecoder) truncated(what string) error {
+	return &ContentError{ContentID: d.id, Reason: fmt.Sprintf("the body ended %s after %d records (truncated JSON)", what, d.records), Truncated: true}
+}
+
+// next returns the next record, or io.EOF after the closing ']'.
+func (d *blobDecoder) next() (Record, error) {
+	for {
+		d.pos = skipWS(d.buf[:d.end], d.pos)
+		if d.pos >= d.end {
+			if d.eof {
+				switch d.state {
+				case 0:
+					return Record{}, d.truncated("before the opening '['")
+				case 3:
+					return Record{}, io.EOF
+				}
+				return Record{}, d.truncated("inside the array")
+			}
+			if err := d.fill(); err != nil {
+				return Record{}, err
+			}
+			continue
+		}
+		c := d.buf[d.pos]
+		switch d.state {
+		case 0:
+			if c != '[' {
+				return Record{}, &ContentError{ContentID: d.id, Reason: fmt.Sprintf("the body is not a JSON array (it starts with %q)", c)}
+			}
+			d.pos++
+			d.state = 1
+			continue
+		case 2:
+			switch c {
+			case ',':
+				d.pos++
+				d.state = 4 // a value must follow: "[{…},]" is invalid
+				continue
+			case ']':
+				d.pos++
+				d.state = 3
+				continue
+			}
+			return Record{}, &ContentError{ContentID: d.id, Reason: fmt.Sprintf("invalid JSON after record %d: expected ',' or ']', found %q", d.records, c)}
+		case 3:
+			return Record{}, &ContentError{ContentID: d.id, Reason: fmt.Sprintf("unexpected data after the closing ']': %q", c)}
+		case 1, 4:
+			if c == ']' && d.state == 1 {
+				d.pos++
+				d.state = 3
+				continue
+			}
+			end, err := scanValue(d.buf[:d.end], d.pos, 1)
+			if errors.Is(err, errShort) {
+				if d.eof {
+					return Record{}, d.truncated("inside a record")
+				}
+				if err := d.fill(); err != nil {
+					return Record{}, err
+				}
+				continue
+			}
+			if err != nil {
+				return Record{}, &ContentError{ContentID: d.id, Reason: fmt.Sprintf("record %d: %v", d.records+1, err)}
+			}
+			if c != '{' {
+				return Record{}, &ContentError{ContentID: d.id, Reason: fmt.Sprintf("record %d is not a JSON object", d.records+1)}
+			}
+			rec, err := newRecord(d.buf[d.pos:end])
+			if err != nil {
+				return Record{}, &ContentError{ContentID: d.id, Reason: fmt.Sprintf("record %d: %v", d.records+1, err)}
+			}
+			d.pos = end
+			d.state = 2
+			d.records++
+			return rec, nil
+		}
+	}
+}

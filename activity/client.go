@@ -1,0 +1,496 @@
+// Package activity is the client of the Office 365 Management Activity API
+// ({base_url}{tenant}/activity/feed/...): subscriptions, content listing with
+// paging, and parallel streaming download of content blobs into records.
+//
+// Every request carries the PublisherIdentifier and a bearer token from an
+// auth.TokenSource, goes through a client-side rate limiter, and is retried
+// on throttling, server errors and connection failures with exponential
+// backoff that sleeps through an injected clock.Clock. Error answers become
+// *APIError values that keep the HTTP status and the AF code and explain the
+// fix to a user.
+package activity
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/secops-go/ms-management-activity/auth"
+	"github.com/secops-go/ms-management-activity/clock"
+)
+
+// Defaults and limits of Config.
+const (
+	DefaultConcurrency       = 8
+	MaxConcurrency           = 64
+	DefaultMaxBlobBytes      = 64 << 20
+	DefaultRequestsPerMinute = 2000
+	DefaultMaxAttempts       = 6
+	DefaultPublisher         = "ebac1a16-81bf-449b-8d43-5732c3c1d999"
+
+	backoffBase     = 500 * time.Millisecond
+	backoffCap      = 8 * time.Second
+	retryAfterCap   = 60 * time.Second
+	maxErrorBody    = 64 << 10
+	timeParamLayout = "2006-01-02T15:04:05"
+)
+
+// ContentTypes are the five content types of the API, canonically spelled.
+var ContentTypes = []string{"Audit.AzureActiveDirectory", "Audit.Exchange", "Audit.SharePoint", "Audit.General", "DLP.All"}
+
+// CanonicalContentType returns the canonical spelling of a content type
+// given in any case, and false when s is not one of ContentTypes.
+func CanonicalContentType(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	for _, ct := range ContentTypes {
+		if strings.EqualFold(s, ct) {
+			return ct, true
+		}
+	}
+	return "", false
+}
+
+// Config configures a Client. Zero values get the defaults above.
+type Config struct {
+	// BaseURL is the API root, e.g. "https://manage.office.com/api/v1.0/".
+	BaseURL string
+	// Tenant is used in URLs when the access token carries no tid claim.
+	Tenant string
+	// PublisherIdentifier is sent on every request, blob GETs included.
+	PublisherIdentifier string
+	HTTP                *http.Client
+	Tokens              auth.TokenSource
+	Clock               clock.Clock
+	Logger              *slog.Logger
+	// Concurrency is the number of blob download workers (1..64).
+	Concurrency int
+	// MaxBlobBytes caps one blob's body; a larger blob is a *ContentError.
+	MaxBlobBytes int64
+	// RequestsPerMinute feeds a token bucket whose burst is one minute's
+	// quota.
+	RequestsPerMinute int
+	// MaxAttempts bounds the sends of one request on retryable failures
+	// (default 6; a 401 adds one more send after a token refresh).
+	MaxAttempts int
+	// Jitter returns a random duration in [0, max); nil uses math/rand.
+	// Tests make it deterministic.
+	Jitter func(max time.Duration) time.Duration
+}
+
+// Client talks to the Management Activity API. It is safe for concurrent
+// use.
+type Client struct {
+	cfg     Config
+	base    *url.URL
+	limiter *rate.Limiter
+	limMu   sync.Mutex
+	gate    *gate
+	stats   counters
+
+	tenantMu    sync.Mutex
+	tenantToken string
+	tenantID    string
+}
+
+type counters struct {
+	requests, retries, throttled, refreshes atomic.Int64
+}
+
+// Stats are a client's request counters since it was created.
+type Stats struct {
+	Requests       int64 // requests sent
+	Retries        int64 // sends that repeated an earlier one
+	Throttled      int64 // answers that were throttling (429 / AF429)
+	TokenRefreshes int64 // tokens invalidated after a 401
+	Concurrency    int   // current adaptive download concurrency
+}
+
+// New returns a client for cfg.
+func New(cfg Config) (*Client, error) {
+	if cfg.Tokens == nil {
+		return nil, errors.New("activity: no token source")
+	}
+	if cfg.BaseURL == "" {
+		return nil, errors.New("activity: no base URL")
+	}
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("activity: base URL %q is not a URL", cfg.BaseURL)
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+	}
+	if cfg.HTTP == nil {
+		cfg.HTTP = http.DefaultClient
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.PublisherIdentifier == "" {
+		cfg.PublisherIdentifier = DefaultPublisher
+	}
+	switch {
+	case cfg.Concurrency <= 0:
+		cfg.Concurrency = DefaultConcurrency
+	case cfg.Concurrency > MaxConcurrency:
+		cfg.Concurrency = MaxConcurrency
+	}
+	if cfg.MaxBlobBytes <= 0 {
+		cfg.MaxBlobBytes = DefaultMaxBlobBytes
+	}
+	if cfg.RequestsPerMinute <= 0 {
+		cfg.RequestsPerMinute = DefaultRequestsPerMinute
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = DefaultMaxAttempts
+	}
+	if cfg.Jitter == nil {
+		cfg.Jitter = func(max time.Duration) time.Duration {
+			if max <= 0 {
+				return 0
+			}
+			return rand.N(max)
+		}
+	}
+	c := &Client{
+		cfg:  cfg,
+		base: u,
+		// The limiter is driven with the injected clock's time (ReserveN),
+		// so a fake clock makes throttling tests instant.
+		limiter: rate.NewLimiter(rate.Limit(float64(cfg.RequestsPerMinute)/60), cfg.RequestsPerMinute),
+		gate:    newGate(cfg.Concurrency),
+	}
+	return c, nil
+}
+
+// Stats returns the client's counters.
+func (c *Client) Stats() Stats {
+	return Stats{
+		Requests:       c.stats.requests.Load(),
+		Retries:        c.stats.retries.Load(),
+		Throttled:      c.stats.throttled.Load(),
+		TokenRefreshes: c.stats.refreshes.Load(),
+		Concurrency:    c.gate.current(),
+	}
+}
+
+// call describes one logical request.
+type call struct {
+	op          string // for messages: "list content", "download blob"
+	contentType string
+	method      string
+	// Either path (relative to {base}{tenant}/activity/feed/) with query,
+	// or an absolute url (next page, content URI).
+	path  string
+	query url.Values
+	url   string
+	// gated requests count against the adaptive download concurrency.
+	gated bool
+}
+
+// readError is a failure to read a response body: a transport problem,
+// retryable like a failed send.
+type readError struct{ err error }
+
+func (e *readError) Error() string { return "reading the response: " + e.err.Error() }
+func (e *readError) Unwrap() error { return e.err }
+
+// do sends the call, retrying as the package doc says, and hands a 2xx
+// response to onOK, whose error is retried when it is a read error or a
+// *ContentError of a truncated body.
+func (c *Client) do(ctx context.Context, cl *call, onOK func(*http.Response) error) error {
+	refreshed := false
+	var last error
+	for attempt := 1; ; attempt++ {
+		if attempt > 1 {
+			c.stats.retries.Add(1)
+		}
+		wait, unauthorized, err := c.once(ctx, cl, onOK)
+		if err == nil {
+			return nil
+		}
+		last = err
+		if ctx.Err() != nil {
+			return deadlineError(ctx, cl, attempt, last)
+		}
+		if unauthorized && !refreshed {
+			// The token may have expired mid-run: ask for a fresh one once.
+			refreshed = true
+			attempt--
+			c.stats.refreshes.Add(1)
+			c.cfg.Tokens.Invalidate()
+			c.cfg.Logger.Debug("HTTP 401, retrying with a new token", "op", cl.op)
+			continue
+		}
+		if !retryable(err) || attempt >= c.cfg.MaxAttempts {
+			var ae *APIError
+			if errors.As(err, &ae) {
+				ae.Attempts = attempt
+			} else if attempt > 1 {
+				err = fmt.Errorf("%w (after %d attempts)", err, attempt)
+			}
+			return err
+		}
+		if wait < 0 {
+			wait = c.backoff(attempt)
+		}
+		c.cfg.Logger.Debug("retrying", "op", cl.op, "attempt", attempt, "wait", wait, "error", err)
+		if err := c.cfg.Clock.Sleep(ctx, wait); err != nil {
+			return deadlineError(ctx, cl, attempt, last)
+		}
+	}
+}
+
+func deadlineError(ctx context.Context, cl *call, attempts int, last error) error {
+	what := "was canceled"
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		what = "ran out of time (the command's overall deadline passed; raise the timeout argument or narrow the time range)"
+	}
+	return fmt.Errorf("%s %s after %d attempt(s); last error: %w", cl.op, what, attempts, last)
+}
+
+// retryable classifies an attempt's error.
+func retryable(err error) bool {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.retryable()
+	}
+	var ce *ContentError
+	if errors.As(err, &ce) {
+		return ce.Truncated
+	}
+	var te *tokenError
+	if errors.As(err, &te) {
+		return false
+	}
+	return transportRetryable(err)
+}
+
+// backoff is 0.5 s doubling per attempt, capped at 8 s, with "equal
+// jitter": half fixed, half random, so parallel workers spread out.
+func (c *Client) backoff(attempt int) time.Duration {
+	d := backoffBase << (attempt - 1)
+	if d > backoffCap || d <= 0 {
+		d = backoffCap
+	}
+	return d/2 + c.cfg.Jitter(d/2)
+}
+
+// tokenError is a failure of the token source: not retried here (the token
+// source has its own policy), reported as an authentication failure.
+type tokenError struct{ err error }
+
+func (e *tokenError) Error() string { return "getting an access token: " + e.err.Error() }
+func (e *tokenError) Unwrap() error { return e.err }
+
+// once sends the call one time. wait is the server's Retry-After (or -1).
+func (c *Client) once(ctx context.Context, cl *call, onOK func(*http.Response) error) (wait time.Duration, unauthorized bool, err error) {
+	wait = -1
+	if err := c.rateWait(ctx); err != nil {
+		return wait, false, err
+	}
+	token, err := c.cfg.Tokens.Token(ctx)
+	if err != nil {
+		return wait, false, &tokenError{err}
+	}
+	u, err := c.url(cl, token)
+	if err != nil {
+		return wait, false, err
+	}
+	req, err := http.NewRequestWithContext(ctx, cl.method, u, nil)
+	if err != nil {
+		return wait, false, fmt.Errorf("%s: building the request: %w", cl.op, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "application/json")
+	if cl.method == http.MethodGet {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if cl.gated {
+		if err := c.gate.acquire(ctx); err != nil {
+			return wait, false, err
+		}
+		defer c.gate.release()
+	}
+	c.stats.requests.Add(1)
+	resp, err := c.cfg.HTTP.Do(req)
+	if err != nil {
+		return wait, false, fmt.Errorf("%s: %w", cl.op, stripURL(err))
+	}
+	defer func() {
+		// Drain a little so the connection can be reused.
+		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+		resp.Body.Close()
+	}()
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if err := onOK(resp); err != nil {
+			return wait, false, err
+		}
+		if cl.gated {
+			c.gate.success()
+		}
+		return wait, false, nil
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	ae := parseAPIError(cl.op, cl.contentType, resp.StatusCode, body)
+	if ae.throttled() {
+		c.stats.throttled.Add(1)
+		c.gate.throttle()
+	}
+	if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), c.cfg.Clock.Now()); ok {
+		wait = ra
+	}
+	return wait, resp.StatusCode == http.StatusUnauthorized, ae
+}
+
+// stripURL drops the URL from a *url.Error: it holds the PublisherIdentifier
+// and content IDs, which make messages long without helping.
+func stripURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s request failed: %w", ue.Op, ue.Err)
+	}
+	return err
+}
+
+// rateWait takes one token from the bucket, sleeping through the clock.
+func (c *Client) rateWait(ctx context.Context) error {
+	c.limMu.Lock()
+	now := c.cfg.Clock.Now()
+	r := c.limiter.ReserveN(now, 1)
+	d := r.DelayFrom(now)
+	c.limMu.Unlock()
+	if d <= 0 {
+		return nil
+	}
+	if err := c.cfg.Clock.Sleep(ctx, d); err != nil {
+		r.CancelAt(c.cfg.Clock.Now())
+		return err
+	}
+	return nil
+}
+
+// parseRetryAfter reads Retry-After as seconds or an HTTP date, capped.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	var d time.Duration
+	if n, err := strconv.ParseFloat(v, 64); err == nil {
+		if n < 0 {
+			return 0, false
+		}
+		d = time.Duration(n * float64(time.Second))
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+		if d < 0 {
+			d = 0
+		}
+	} else {
+		return 0, false
+	}
+	if d > retryAfterCap {
+		d = retryAfterCap
+	}
+	return d, true
+}
+
+// url builds the request URL for this attempt (the tenant comes from the
+// token, which may have changed after a refresh).
+func (c *Client) url(cl *call, token string) (string, error) {
+	if cl.url != "" {
+		u, err := url.Parse(cl.url)
+		if err != nil {
+			return "", fmt.Errorf("%s: the API returned an unusable URL %q: %w", cl.op, cl.url, err)
+		}
+		// The bearer token goes only to the configured API host.
+		if !strings.EqualFold(u.Host, c.base.Host) || (u.Scheme != c.base.Scheme && u.Scheme != "https") {
+			return "", fmt.Errorf("%s: the API returned a URL on another host (%s, expected %s); not sending the access token there", cl.op, u.Host, c.base.Host)
+		}
+		q := u.Query()
+		if !hasParam(q, "PublisherIdentifier") {
+			q.Set("PublisherIdentifier", c.cfg.PublisherIdentifier)
+			u.RawQuery = q.Encode()
+		}
+		return u.String(), nil
+	}
+	tenant := c.tenant(token)
+	if tenant == "" {
+		return "", fmt.Errorf("%s: no tenant: the access token has no tid claim and no tenant ID is configured (\"Token or Tenant ID\" parameter)", cl.op)
+	}
+	u := *c.base
+	u.Path = c.base.Path + url.PathEscape(tenant) + "/activity/feed/" + cl.path
+	q := url.Values{}
+	for k, v := range cl.query {
+		q[k] = v
+	}
+	q.Set("PublisherIdentifier", c.cfg.PublisherIdentifier)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+func hasParam(q url.Values, name string) bool {
+	for k := range q {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// tenant returns the token's tid claim, else the configured tenant.
+func (c *Client) tenant(token string) string {
+	c.tenantMu.Lock()
+	defer c.tenantMu.Unlock()
+	if token != c.tenantToken {
+		c.tenantToken = token
+		c.tenantID = tenantFromToken(token)
+	}
+	if c.tenantID != "" {
+		return c.tenantID
+	}
+	return c.cfg.Tenant
+}
+
+// tenantFromToken returns the tid claim of a JWT access token, read without
+// verifying the signature (the API verifies it; the client only needs the
+// tenant for the URL, as the reference integration does). "" when the token
+// is not a JWT or has no tid.
+func tenantFromToken(token string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return ""
+	}
+	var claims struct {
+		TID string `json:"tid"`
+	}
+	if json.Unmarshal(payload, &claims) != nil {
+		return ""
+	}
+	return strings.TrimSpace(claims.TID)
+}
+
+// FormatTime formats a time as the API's startTime/endTime (UTC, seconds).
+func FormatTime(t time.Time) string { return t.UTC().Format(timeParamLayout) }

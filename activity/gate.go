@@ -1,0 +1,82 @@
+package activity
+
+import (
+	"context"
+	"sync"
+)
+
+// gate bounds the requests in flight with a limit that adapts to
+// throttling: halved on each throttled answer (down to 1), raised by one
+// after a run of successes (up to the configured maximum). It is the
+// "reduce concurrency on AF429" of api-facts.md D.7.
+type gate struct {
+	mu        sync.Mutex
+	max       int
+	limit     int
+	inflight  int
+	successes int
+	wake      chan struct{} // closed and replaced whenever a slot may be free
+}
+
+func newGate(max int) *gate {
+	return &gate{max: max, limit: max, wake: make(chan struct{})}
+}
+
+func (g *gate) acquire(ctx context.Context) error {
+	for {
+		g.mu.Lock()
+		if g.inflight < g.limit {
+			g.inflight++
+			g.mu.Unlock()
+			return nil
+		}
+		ch := g.wake
+		g.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (g *gate) release() {
+	g.mu.Lock()
+	g.inflight--
+	g.broadcast()
+	g.mu.Unlock()
+}
+
+func (g *gate) broadcast() {
+	close(g.wake)
+	g.wake = make(chan struct{})
+}
+
+// throttle halves the limit.
+func (g *gate) throttle() {
+	g.mu.Lock()
+	g.limit = max(1, g.limit/2)
+	g.successes = 0
+	g.mu.Unlock()
+}
+
+// success counts a success; after limit successes in a row the limit grows
+// by one (additive increase), so recovery takes a while after throttling.
+func (g *gate) success() {
+	g.mu.Lock()
+	if g.limit < g.max {
+		g.successes++
+		if g.successes >= g.limit {
+			g.limit++
+			g.successes = 0
+			g.broadcast()
+		}
+	}
+	g.mu.Unlock()
+}
+
+func (g *gate) current() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.limit
+}
