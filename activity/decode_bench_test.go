@@ -36,7 +36,7 @@ func BenchmarkDecodeBlobStdlib(b *testing.B) {
 	b.ReportAllocs()
 	type common struct {
 		ID, CreationTime, Operation, OrganizationID, UserKey, Workload, ResultStatus, ObjectID, UserID, ClientIP string
-		RecordType, UserType, Scope                                                                             int
+		RecordType, UserType, Scope                                                                              int
 	}
 	for b.Loop() {
 		dec := json.NewDecoder(strings.NewReader(body))
