@@ -115,6 +115,7 @@ func (c *Client) Download(ctx context.Context, blobs []Blob, fn func(b Blob, rec
 			return ctx.Err()
 		}
 		<-ahead
+		c.cfg.Progress.BlobDone(len(r.recs))
 		if r.err != nil && ctx.Err() != nil {
 			return r.err
 		}

@@ -31,6 +31,7 @@ import (
 
 	"github.com/secops-go/ms-management-activity/auth"
 	"github.com/secops-go/ms-management-activity/clock"
+	"github.com/secops-go/ms-management-activity/progress"
 )
 
 // Defaults and limits of Config.
@@ -89,6 +90,8 @@ type Config struct {
 	// Jitter returns a random duration in [0, max); nil uses math/rand.
 	// Tests make it deterministic.
 	Jitter func(max time.Duration) time.Duration
+	// Progress is told about listed pages and downloaded blobs (nil: none).
+	Progress progress.Reporter
 }
 
 // Client talks to the Management Activity API. It is safe for concurrent
@@ -142,6 +145,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Progress == nil {
+		cfg.Progress = progress.Nop
 	}
 	if cfg.PublisherIdentifier == "" {
 		cfg.PublisherIdentifier = DefaultPublisher

@@ -114,6 +114,8 @@ func (c *Client) listPages(ctx context.Context, contentType string, start, end t
 			return all, err
 		}
 		all = append(all, blobs...)
+		c.cfg.Progress.PageListed()
+		c.cfg.Progress.BlobsQueued(len(blobs))
 		if next == "" {
 			return all, nil
 		}

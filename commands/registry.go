@@ -23,12 +23,12 @@ const (
 // time, so callers may modify it (tests swap handlers).
 func Registry() map[string]Handler {
 	return map[string]Handler{
-		CmdTestModule:        notImplemented,
+		CmdTestModule:        testModule,
 		CmdFetchIncidents:    notImplemented,
-		CmdStartSubscription: notImplemented,
-		CmdStopSubscription:  notImplemented,
-		CmdListSubscriptions: notImplemented,
-		CmdListContent:       notImplemented,
+		CmdStartSubscription: startSubscription,
+		CmdStopSubscription:  stopSubscription,
+		CmdListSubscriptions: listSubscriptions,
+		CmdListContent:       listContent,
 		CmdGenerateLoginURL:  notImplemented,
 		CmdAuthReset:         notImplemented,
 	}

@@ -1,0 +1,279 @@
+package commands
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/secops-go/ms-management-activity/activity"
+	xcontext "github.com/secops-go/ms-management-activity/context"
+	"github.com/secops-go/ms-management-activity/params"
+)
+
+// contentRecordFields maps the record fields to the ContentRecord context
+// keys, in the reference integration's order (build_event_context).
+var contentRecordFields = []struct {
+	field int
+	key   string
+}{
+	{activity.FieldCreationTime, "CreationTime"},
+	{activity.FieldID, "ID"},
+	{activity.FieldRecordType, "RecordType"},
+	{activity.FieldOperation, "Operation"},
+	{activity.FieldOrganizationID, "OrganizationID"},
+	{activity.FieldUserType, "UserType"},
+	{activity.FieldUserKey, "UserKey"},
+	{activity.FieldWorkload, "Workload"},
+	{activity.FieldResultStatus, "ResultsStatus"},
+	{activity.FieldObjectID, "ObjectID"},
+	{activity.FieldUserID, "UserID"},
+	{activity.FieldClientIP, "ClientIP"},
+	{activity.FieldScope, "Scope"},
+}
+
+// contentTableFields are the human-readable table's columns.
+var contentTableFields = []struct {
+	field int
+	key   string
+}{
+	{activity.FieldID, "ID"},
+	{activity.FieldCreationTime, "CreationTime"},
+	{activity.FieldWorkload, "Workload"},
+	{activity.FieldOperation, "Operation"},
+}
+
+var errLimitReached = errors.New("limit reached")
+
+// listContent is ms-management-activity-list-content.
+func listContent(ctx context.Context, env *Env) (*Result, error) {
+	ct, err := contentTypeArg(env)
+	if err != nil {
+		return nil, err
+	}
+	start, end, err := timeRangeArgs(env, env.Clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	filter, err := activity.ParseFilter(env.Args.String("record_types_filter"), env.Args.String("workloads_filter"), env.Args.String("operations_filter"))
+	if err != nil {
+		return nil, err
+	}
+	limit, err := params.PositiveInt("limit", env.Args.String("limit"), MaxListLimit, MaxListLimit, "1000")
+	if err != nil {
+		return nil, argError(err)
+	}
+	timeout, err := timeoutArg(env)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, max(listContentDeadline, 4*timeout))
+	defer cancel()
+	c, err := newActivityClient(ctx, env, timeout)
+	if err != nil {
+		return nil, err
+	}
+	blobs, err := c.ListContent(ctx, ct, start, end)
+	if err != nil {
+		return nil, err
+	}
+	out := newContentOutput("Content for content type " + ct)
+	var skipped []skippedBlob
+	err = c.Download(ctx, blobs, func(b activity.Blob, recs []activity.Record, err error) error {
+		if err != nil {
+			if activity.IsSkippable(err) {
+				skipped = append(skipped, skippedBlob{b, err})
+				return nil
+			}
+			return err
+		}
+		for i := range recs {
+			r := &recs[i]
+			if !filter.Match(r) {
+				continue
+			}
+			if out.count == limit {
+				out.cut = true
+				return errLimitReached
+			}
+			out.add(r)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errLimitReached) {
+		return nil, err
+	}
+	hr := out.humanReadable()
+	if out.cut {
+		if limit == MaxListLimit {
+			hr += fmt.Sprintf("\nThe list was cut at %d records, the most one call returns; more records matched. Narrow start_time/end_time or add filters to see the rest.\n", limit)
+		} else {
+			hr += fmt.Sprintf("\nThe list was cut at the limit of %d records; more records matched. Raise limit (at most %d) to see more.\n", limit, MaxListLimit)
+		}
+	}
+	entries := []xcontext.Entry{xcontext.Note(out.contents(), hr, map[string]any{xcontext.ContentRecordKey: out.context()})}
+	if len(skipped) > 0 {
+		entries = append(entries, xcontext.Warning(skippedMessage(ct, len(blobs), skipped)))
+	}
+	return &Result{Entries: entries}, nil
+}
+
+// contentOutput builds the entry's three parts while records stream by, so
+// no record is kept after its blob: Contents (the raw records), the
+// ContentRecord context list and the markdown table.
+type contentOutput struct {
+	raw, ctx bytes.Buffer
+	hr       strings.Builder
+	title    string
+	count    int
+	cut      bool
+	scratch  []byte
+}
+
+func newContentOutput(title string) *contentOutput {
+	o := &contentOutput{title: title}
+	o.raw.WriteByte('[')
+	o.ctx.WriteByte('[')
+	return o
+}
+
+func (o *contentOutput) add(r *activity.Record) {
+	if o.count > 0 {
+		o.raw.WriteByte(',')
+		o.ctx.WriteByte(',')
+	}
+	o.count++
+	o.raw.Write(r.Raw)
+
+	o.ctx.WriteByte('{')
+	first := true
+	for _, f := range contentRecordFields {
+		v := r.Field(f.field)
+		if emptyJSON(v) {
+			continue // assign_params drops None, "", [], {}
+		}
+		if !first {
+			o.ctx.WriteByte(',')
+		}
+		first = false
+		o.ctx.WriteByte('"')
+		o.ctx.WriteString(f.key)
+		o.ctx.WriteString(`":`)
+		o.ctx.Write(v)
+	}
+	o.ctx.WriteByte('}')
+
+	o.hr.WriteString("| ")
+	for i, f := range contentTableFields {
+		if i > 0 {
+			o.hr.WriteString(" | ")
+		}
+		v := r.Field(f.field)
+		if emptyJSON(v) {
+			continue // not in the context object: an empty cell
+		}
+		o.hr.WriteString(xcontext.EscapeMD(cellText(v)))
+	}
+	o.hr.WriteString(" |\n")
+}
+
+// cellText renders a raw JSON value as tableToMarkdown's formatCell does.
+func cellText(v json.RawMessage) string {
+	if len(v) > 0 && v[0] == '"' {
+		if bytes.IndexByte(v, '\\') < 0 {
+			return string(v[1 : len(v)-1])
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(v))
+	dec.UseNumber()
+	var x any
+	if dec.Decode(&x) != nil {
+		return string(v)
+	}
+	return xcontext.FormatCell(x)
+}
+
+// emptyJSON reports whether a raw value is absent, null, "", [] or {}.
+func emptyJSON(v json.RawMessage) bool {
+	switch len(v) {
+	case 0:
+		return true
+	case 2:
+		s := string(v)
+		return s == `""` || s == "[]" || s == "{}"
+	case 4:
+		return string(v) == "null"
+	}
+	if v[0] == '[' || v[0] == '{' {
+		return len(bytes.TrimSpace(v[1:len(v)-1])) == 0
+	}
+	return false
+}
+
+func (o *contentOutput) contents() json.RawMessage {
+	o.raw.WriteByte(']')
+	return o.raw.Bytes()
+}
+
+func (o *contentOutput) context() json.RawMessage {
+	o.ctx.WriteByte(']')
+	return o.ctx.Bytes()
+}
+
+func (o *contentOutput) humanReadable() string {
+	if o.count == 0 {
+		return xcontext.Table(o.title, nil, nil)
+	}
+	var b strings.Builder
+	b.Grow(len(o.title) + 64 + o.hr.Len())
+	b.WriteString("### ")
+	b.WriteString(o.title)
+	b.WriteString("\n|")
+	for _, f := range contentTableFields {
+		b.WriteString(f.key)
+		b.WriteByte('|')
+	}
+	b.WriteString("\n|")
+	for range contentTableFields {
+		b.WriteString("---|")
+	}
+	b.WriteByte('\n')
+	b.WriteString(o.hr.String())
+	return b.String()
+}
+
+type skippedBlob struct {
+	blob activity.Blob
+	err  error
+}
+
+// skippedMessage is the warning entry's text about blobs that could not be
+// used.
+func skippedMessage(ct string, total int, skipped []skippedBlob) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Skipped %d of %d content blobs of %s; their records are not in the list:", len(skipped), total, ct)
+	const show = 10
+	for i, s := range skipped {
+		if i == show {
+			fmt.Fprintf(&b, "\n- and %d more", len(skipped)-show)
+			break
+		}
+		reason := s.err.Error()
+		var ae *activity.APIError
+		var ce *activity.ContentError
+		switch {
+		case errors.As(s.err, &ae):
+			reason = ae.Code
+			if ae.Code == "" {
+				reason = fmt.Sprintf("HTTP %d", ae.Status)
+			}
+			reason += ": " + ae.Hint()
+		case errors.As(s.err, &ce):
+			reason = ce.Reason
+		}
+		fmt.Fprintf(&b, "\n- %s (created %s): %s", s.blob.ContentID, s.blob.ContentCreated, reason)
+	}
+	return b.String()
+}

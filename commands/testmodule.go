@@ -1,0 +1,71 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/secops-go/ms-management-activity/activity"
+	xcontext "github.com/secops-go/ms-management-activity/context"
+)
+
+// testModule checks, in order, the configuration, getting a token and a
+// subscriptions list call, and says which step failed and what to do.
+func testModule(ctx context.Context, env *Env) (*Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, subscriptionDeadline)
+	defer cancel()
+	p := env.Params
+
+	// 1. Configuration (params already decoded; check what only fetch reads).
+	if _, err := p.FirstFetch(); err != nil {
+		return nil, fmt.Errorf("step 1 of 3 (configuration) failed: %v. Fix the parameter and test again.", err)
+	}
+	var fetchTypes []string
+	for _, raw := range p.ContentTypesToFetch {
+		ct, ok := activity.CanonicalContentType(raw)
+		if !ok {
+			return nil, fmt.Errorf("step 1 of 3 (configuration) failed: content type to fetch %q is not one of %s.", raw, strings.Join(activity.ContentTypes, ", "))
+		}
+		fetchTypes = append(fetchTypes, ct)
+	}
+	if _, err := activity.ParseFilter(p.RecordTypesFilter, p.WorkloadsFilter, p.OperationsFilter); err != nil {
+		return nil, fmt.Errorf("step 1 of 3 (configuration) failed: %v", err)
+	}
+
+	// 2. A token.
+	ts, err := env.Tokens(ctx)
+	if err == nil {
+		_, err = ts.Token(ctx)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("step 2 of 3 (getting an access token) failed: %v. Check the credentials parameters (see the Help tab); if a refresh token or authorization code has expired, run ms-management-activity-auth-reset and authorize again.", err)
+	}
+
+	// 3. The API.
+	c, err := newActivityClient(ctx, env, 0)
+	if err != nil {
+		return nil, fmt.Errorf("step 3 of 3 (calling the API) failed: %v", err)
+	}
+	subs, err := c.ListSubscriptions(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("step 3 of 3 (listing subscriptions) failed: %v. Check base_url, the app's ActivityFeed.Read permission and the tenant.", err)
+	}
+	if p.IsFetch && len(fetchTypes) > 0 {
+		enabled := map[string]bool{}
+		for _, s := range subs {
+			if s.Enabled() {
+				enabled[strings.ToLower(s.ContentType)] = true
+			}
+		}
+		var missing []string
+		for _, ct := range fetchTypes {
+			if !enabled[strings.ToLower(ct)] {
+				missing = append(missing, ct)
+			}
+		}
+		if len(missing) > 0 {
+			return nil, fmt.Errorf("step 3 of 3 (subscriptions) failed: fetching is on for %s but there is no enabled subscription; run ms-management-activity-start-subscription content_type=%s (content can take up to 12 hours to appear).", strings.Join(missing, ", "), missing[0])
+		}
+	}
+	return &Result{Entries: []xcontext.Entry{xcontext.Text("ok")}}, nil
+}
