@@ -3,8 +3,6 @@ package commands
 import (
 	"context"
 	"fmt"
-
-	"github.com/secops-go/ms-management-activity/auth"
 )
 
 // Command names.
@@ -29,16 +27,11 @@ func Registry() map[string]Handler {
 		CmdStopSubscription:  stopSubscription,
 		CmdListSubscriptions: listSubscriptions,
 		CmdListContent:       listContent,
-		CmdGenerateLoginURL:  notImplemented,
-		CmdAuthReset:         notImplemented,
+		CmdGenerateLoginURL:  generateLoginURL,
+		CmdAuthReset:         authReset,
 	}
 }
 
 func notImplemented(_ context.Context, env *Env) (*Result, error) {
 	return nil, fmt.Errorf("%s is not implemented yet", env.Command)
-}
-
-// defaultTokenSource is the production token source factory.
-func defaultTokenSource(ctx context.Context, env *Env) (auth.TokenSource, error) {
-	return nil, fmt.Errorf("authentication is not implemented yet")
 }

@@ -1,0 +1,123 @@
+package auth_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/secops-go/ms-management-activity/activitytest"
+	"github.com/secops-go/ms-management-activity/auth"
+	"github.com/secops-go/ms-management-activity/clock"
+	"github.com/secops-go/ms-management-activity/params"
+	"github.com/secops-go/ms-management-activity/state"
+)
+
+// harness is one emulator and the persisted integrationContext between
+// simulated process runs.
+type harness struct {
+	t     *testing.T
+	srv   *activitytest.Server
+	clk   *clock.Fake
+	ctx   map[string]any // what the engine stored after the last run
+	logs  *syncBuffer
+	store *state.Store // the last run's store
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	clk := clock.NewFake(time.Now().Truncate(time.Second))
+	srv := activitytest.NewTLSServer(activitytest.WithClock(clk))
+	t.Cleanup(srv.Close)
+	return &harness{t: t, srv: srv, clk: clk, ctx: map[string]any{}, logs: &syncBuffer{}}
+}
+
+// source starts a "process": decodes params, wraps the persisted context and
+// builds the token source, as the dispatcher does.
+func (h *harness) source(raw map[string]any) (auth.TokenSource, error) {
+	h.t.Helper()
+	p, err := params.Decode(raw)
+	if err != nil {
+		h.t.Fatalf("params: %v", err)
+	}
+	h.store = state.New(h.ctx)
+	logger := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return auth.New(context.Background(), auth.Config{Params: p, Store: h.store, HTTP: h.srv.Client(), Clock: h.clk, Logger: logger})
+}
+
+// mustSource is source that fails the test on error.
+func (h *harness) mustSource(raw map[string]any) auth.TokenSource {
+	h.t.Helper()
+	ts, err := h.source(raw)
+	if err != nil {
+		h.t.Fatalf("auth.New: %v", err)
+	}
+	return ts
+}
+
+// token gets a token and fails the test on error.
+func (h *harness) token(ts auth.TokenSource) string {
+	h.t.Helper()
+	tok, err := ts.Token(context.Background())
+	if err != nil {
+		h.t.Fatalf("Token: %v", err)
+	}
+	return tok
+}
+
+// end ends the "process": the engine stores the context if it changed,
+// through JSON as it would.
+func (h *harness) end() (changed bool) {
+	h.t.Helper()
+	if !h.store.Changed() {
+		return false
+	}
+	b, err := json.Marshal(h.store.Map())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.ctx = map[string]any{}
+	if err := json.Unmarshal(b, &h.ctx); err != nil {
+		h.t.Fatal(err)
+	}
+	return true
+}
+
+// counts returns the emulator's identity counters.
+func (h *harness) counts() map[string]int {
+	out := map[string]int{}
+	for _, n := range []string{"token", "openid-configuration", "oproxy", "managed-identity"} {
+		out[n] = h.srv.Count(n)
+	}
+	return out
+}
+
+func cred(v string) map[string]any { return map[string]any{"identifier": "", "password": v} }
+
+func clone(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -1,0 +1,33 @@
+package auth
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+)
+
+// TenantFromToken returns the tid claim of a JWT access token, read without
+// verifying the signature (the API verifies it; we only need the tenant for
+// the request path, as the reference does). It reports false for a token
+// that is not a JWT or has no tid.
+func TenantFromToken(token string) (string, bool) {
+	var claims struct {
+		TID string `json:"tid"`
+	}
+	if !decodeJWTPayload(token, &claims) || claims.TID == "" {
+		return "", false
+	}
+	return claims.TID, true
+}
+
+func decodeJWTPayload(token string, out any) bool {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return false
+	}
+	return json.Unmarshal(payload, out) == nil
+}

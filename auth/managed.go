@@ -1,0 +1,94 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/managedidentity"
+)
+
+// managedSource is Azure managed identities through MSAL. MSAL's managed
+// identity cache lives only in the process, so the token and its expiry are
+// kept in the record.
+type managedSource struct {
+	cfg      Config
+	client   managedidentity.Client
+	resource string
+	red      redactor
+
+	mu      sync.Mutex
+	rec     record
+	invalid bool
+}
+
+func newManagedIdentity(cfg Config, cloud Cloud) (TokenSource, error) {
+	p := cfg.Params
+	id := managedidentity.SystemAssigned()
+	if p.ManagedIdentityID != "" {
+		id = managedidentity.UserAssignedClientID(p.ManagedIdentityID)
+	}
+	client, err := managedidentity.New(id, managedidentity.WithHTTPClient(cfg.HTTP))
+	if err != nil {
+		return nil, errorf(newRedactor(p), "Error in Microsoft authorization with Azure Managed Identities: %v", err)
+	}
+	// The reference asks for "https://manage.office.com/" (with the slash);
+	// both forms name the same audience.
+	resource := cloud.Resource + "/"
+	fp := fingerprint(FlowManagedIdentity, p.ManagedIdentityID, resource)
+	rec, found := loadRecord(cfg.Store, FlowManagedIdentity, fp, cfg.Logger)
+	if !found {
+		rec.AccessToken, rec.ExpiresOn = migratedAccess(cfg.Store, cfg.Clock.Now())
+	}
+	cfg.Logger.Debug("auth flow selected", "flow", FlowManagedIdentity, "user_assigned", p.ManagedIdentityID != "", "resource", resource, "cached", found)
+	return &managedSource{cfg: cfg, client: client, resource: resource, red: newRedactor(p), rec: rec}, nil
+}
+
+func (s *managedSource) Token(ctx context.Context) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.cfg.Clock.Now()
+	if !s.invalid && s.rec.AccessToken != "" && now.Add(Margin).Unix() < s.rec.ExpiresOn {
+		return s.rec.AccessToken, nil
+	}
+	// WithClaims only makes MSAL bypass its in-process cache here (v1.10.1
+	// sends no claims to the managed identity endpoints): we come here when
+	// our own clock says the token is stale or the API refused it.
+	res, err := s.client.AcquireToken(ctx, s.resource, managedidentity.WithClaims(`{"access_token":{}}`))
+	if err != nil {
+		return "", s.wrap(err)
+	}
+	s.cfg.Secrets.Add(res.AccessToken)
+	s.rec.AccessToken = res.AccessToken
+	// The endpoint returns an absolute expires_on from its own clock.
+	s.rec.ExpiresOn = res.ExpiresOn.Unix()
+	s.invalid = false
+	saveRecord(s.cfg.Store, s.rec)
+	s.cfg.Logger.Debug("access token acquired", "flow", FlowManagedIdentity, "expires_on", res.ExpiresOn.UTC().Format(time.RFC3339))
+	return res.AccessToken, nil
+}
+
+func (s *managedSource) Invalidate() {
+	s.mu.Lock()
+	s.invalid = true
+	s.mu.Unlock()
+}
+
+func (s *managedSource) wrap(err error) error {
+	var ae *authError
+	if errors.As(err, &ae) {
+		return err
+	}
+	return errorf(s.red.add(s.rec.AccessToken), "Error in Microsoft authorization with Azure Managed Identities: %s", managedErrorText(err))
+}
+
+// managedErrorText keeps MSAL's message but not the request dump that
+// CallErr.Verbose would add.
+func managedErrorText(err error) string {
+	msg := err.Error()
+	if len(msg) > 500 {
+		msg = msg[:500] + "..."
+	}
+	return msg
+}
