@@ -41,10 +41,13 @@ type Envelope struct {
 
 // Output is the JSON object written on stdout.
 type Output struct {
-	Results            []xcontext.Entry `json:"results"`
-	Incidents          *[]Incident      `json:"incidents,omitempty"`
-	LastRun            any              `json:"lastRun,omitempty"`
-	IntegrationContext map[string]any   `json:"integrationContext,omitempty"`
+	Results   []xcontext.Entry `json:"results"`
+	Incidents *[]Incident      `json:"incidents,omitempty"`
+	LastRun   any              `json:"lastRun,omitempty"`
+	// omitzero, not omitempty: a nil map (unchanged) is left out, but the
+	// empty map of auth-reset must be written as {} so the engine clears
+	// what it stored (PROTOCOL.md).
+	IntegrationContext map[string]any `json:"integrationContext,omitzero"`
 }
 
 // Deps are the dependencies injected into every command. Zero fields get
