@@ -9,6 +9,7 @@
 package activitytest
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -16,6 +17,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -56,7 +59,39 @@ func NewServer(opts ...Option) *Server { return start(false, opts) }
 // certificate; Client returns an *http.Client that trusts it.
 func NewTLSServer(opts ...Option) *Server { return start(true, opts) }
 
-func start(tls bool, opts []Option) *Server {
+// NewServerOn starts a plain-HTTP emulator listening on addr (e.g.
+// "127.0.0.1:8080"), for people: the emulator command and the demo.
+func NewServerOn(addr string, opts ...Option) (*Server, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("emulator listen on %s: %w", addr, err)
+	}
+	s := build(opts)
+	s.srv = httptest.NewUnstartedServer(s.mux)
+	s.srv.Listener.Close()
+	s.srv.Listener = l
+	s.srv.Start()
+	s.URL = s.srv.URL
+	return s, nil
+}
+
+// Serve runs a plain-HTTP emulator on addr until ctx ends. ready, if not
+// nil, is called once the server listens, to seed data (e.g. SeedDemo),
+// issue tokens or print the URL.
+func Serve(ctx context.Context, addr string, ready func(*Server), opts ...Option) error {
+	s, err := NewServerOn(addr, opts...)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if ready != nil {
+		ready(s)
+	}
+	<-ctx.Done()
+	return nil
+}
+
+func build(opts []Option) *Server {
 	s := &Server{clock: clock.Real{}, counts: map[string]int{}, mux: http.NewServeMux()}
 	s.key = make([]byte, 32)
 	_, _ = rand.Read(s.key)
@@ -67,6 +102,11 @@ func start(tls bool, opts []Option) *Server {
 	s.initIdentity()
 	s.registerFeed(s.mux)
 	s.registerIdentity(s.mux)
+	return s
+}
+
+func start(tls bool, opts []Option) *Server {
+	s := build(opts)
 	if tls {
 		s.srv = httptest.NewTLSServer(s.mux)
 	} else {
