@@ -13,12 +13,12 @@ import (
 )
 
 func TestSubscriptionsLifecycle(t *testing.T) {
-	f := newFixture(t)
+	f := newFeedFixture(t)
 	if r := f.get("subscriptions/list"); r.status != 200 || string(r.body) != "[]" {
 		t.Fatalf("empty list: %d %s", r.status, r.body)
 	}
 	r := f.post("subscriptions/start?contentType=audit.general") // case-insensitive
-	expectOK(t, r)
+	expectFeedOK(t, r)
 	var sub map[string]any
 	if err := json.Unmarshal(r.body, &sub); err != nil {
 		t.Fatal(err)
@@ -29,11 +29,11 @@ func TestSubscriptionsLifecycle(t *testing.T) {
 	if _, ok := sub["webhook"]; !ok {
 		t.Fatalf("webhook key missing: %s", r.body)
 	}
-	expectAF(t, f.post("subscriptions/start?contentType=Audit.General"), 400, "AF20024")
+	expectFeedAF(t, f.post("subscriptions/start?contentType=Audit.General"), 400, "AF20024")
 	if !strings.Contains(string(f.post("subscriptions/start?contentType=Audit.General").body), "The subscription is already enabled. No property change.") {
 		t.Fatal("AF20024 message")
 	}
-	expectOK(t, f.post("subscriptions/start?contentType=DLP.All"))
+	expectFeedOK(t, f.post("subscriptions/start?contentType=DLP.All"))
 
 	r = f.post("subscriptions/stop?contentType=Audit.General")
 	if r.status != 200 || len(r.body) != 0 {
@@ -44,14 +44,14 @@ func TestSubscriptionsLifecycle(t *testing.T) {
 	if string(r.body) != want {
 		t.Fatalf("list:\n got %s\nwant %s", r.body, want)
 	}
-	expectOK(t, f.post("subscriptions/start?contentType=Audit.General")) // re-enable
-	if got := f.s.SubscriptionStatus(tenantA, "Audit.General"); got != "enabled" {
+	expectFeedOK(t, f.post("subscriptions/start?contentType=Audit.General")) // re-enable
+	if got := f.s.SubscriptionStatus(feedTenantA, "Audit.General"); got != "enabled" {
 		t.Fatalf("status %q", got)
 	}
 
-	expectAF(t, f.post("subscriptions/start?contentType=Audit.Bogus"), 400, "AF20020")
-	expectAF(t, f.post("subscriptions/start"), 400, "AF20001")
-	expectAF(t, f.post("subscriptions/stop?contentType=Audit.Exchange"), 400, "AF20022")
+	expectFeedAF(t, f.post("subscriptions/start?contentType=Audit.Bogus"), 400, "AF20020")
+	expectFeedAF(t, f.post("subscriptions/start"), 400, "AF20001")
+	expectFeedAF(t, f.post("subscriptions/stop?contentType=Audit.Exchange"), 400, "AF20022")
 
 	for name, n := range map[string]int{"subscriptions/start": 7, "subscriptions/stop": 2, "subscriptions/list": 2} {
 		if got := f.s.Count(name); got != n {
@@ -61,8 +61,8 @@ func TestSubscriptionsLifecycle(t *testing.T) {
 }
 
 func TestStartWithWebhook(t *testing.T) {
-	f := newFixture(t)
-	req, _ := http.NewRequest("POST", f.feedURL(tenantA, "subscriptions/start?contentType=Audit.Exchange"),
+	f := newFeedFixture(t)
+	req, _ := http.NewRequest("POST", f.feedURL(feedTenantA, "subscriptions/start?contentType=Audit.Exchange"),
 		strings.NewReader(`{"webhook":{"address":"https://hook.example/x","authId":"o365","expiration":""}}`))
 	req.Header.Set("Authorization", "Bearer "+f.token)
 	resp, err := f.c.Do(req)
@@ -80,45 +80,45 @@ func TestStartWithWebhook(t *testing.T) {
 }
 
 func TestAuthentication(t *testing.T) {
-	f := newFixture(t)
-	list := f.feedURL(tenantA, "subscriptions/list")
+	f := newFeedFixture(t)
+	list := f.feedURL(feedTenantA, "subscriptions/list")
 	if r := f.doToken("GET", list, ""); r.status != 401 {
 		t.Fatalf("no token: %d", r.status)
 	}
 	if r := f.doToken("GET", list, "not.a.token"); r.status != 401 {
 		t.Fatalf("forged token: %d", r.status)
 	}
-	short, _ := f.s.IssueToken(tenantA, time.Minute)
-	expectOK(t, f.doToken("GET", list, short))
+	short, _ := f.s.IssueToken(feedTenantA, time.Minute)
+	expectFeedOK(t, f.doToken("GET", list, short))
 	f.clk.Advance(2 * time.Minute)
 	if r := f.doToken("GET", list, short); r.status != 401 {
 		t.Fatalf("expired token: %d", r.status)
 	}
-	other, _ := f.s.IssueToken(tenantB, time.Hour)
-	expectAF(t, f.doToken("GET", list, other), 401, "AF20010")
+	other, _ := f.s.IssueToken(feedTenantB, time.Hour)
+	expectFeedAF(t, f.doToken("GET", list, other), 401, "AF20010")
 	// The tenant comparison ignores GUID case.
-	expectOK(t, f.do("GET", f.feedURL(strings.ToUpper(tenantA), "subscriptions/list")))
+	expectFeedOK(t, f.do("GET", f.feedURL(strings.ToUpper(feedTenantA), "subscriptions/list")))
 	// Every endpoint authenticates, blob GETs included.
-	id := f.s.AddBlob(tenantA, "Audit.General", t0.Add(-time.Hour), rawRecord("a", ""))
-	if r := f.doToken("GET", f.feedURL(tenantA, "audit/"+id), ""); r.status != 401 {
+	id := f.s.AddBlob(feedTenantA, "Audit.General", feedT0.Add(-time.Hour), feedRecord("a", ""))
+	if r := f.doToken("GET", f.feedURL(feedTenantA, "audit/"+id), ""); r.status != 401 {
 		t.Fatalf("blob without token: %d", r.status)
 	}
 }
 
 func TestPublisherIdentifierTracking(t *testing.T) {
-	f := newFixture(t)
-	f.s.Subscribe(tenantA, "Audit.General")
-	id := f.s.AddBlob(tenantA, "Audit.General", t0.Add(-time.Hour), rawRecord("a", ""))
+	f := newFeedFixture(t)
+	f.s.Subscribe(feedTenantA, "Audit.General")
+	id := f.s.AddBlob(feedTenantA, "Audit.General", feedT0.Add(-time.Hour), feedRecord("a", ""))
 	f.get("subscriptions/content?contentType=Audit.General")
 	f.get("audit/" + id)
 	if n := f.s.MissingPublisherIdentifier(); n != 0 {
 		t.Fatalf("missing = %d", n)
 	}
-	if got := f.s.LastPublisherIdentifier(); got != publisher {
+	if got := f.s.LastPublisherIdentifier(); got != feedPublisher {
 		t.Fatalf("last = %q", got)
 	}
-	f.do("GET", f.s.BaseURL()+tenantA+"/activity/feed/audit/"+id)
-	f.do("GET", f.s.BaseURL()+tenantA+"/activity/feed/subscriptions/list?publisheridentifier=abc") // any case
+	f.do("GET", f.s.BaseURL()+feedTenantA+"/activity/feed/audit/"+id)
+	f.do("GET", f.s.BaseURL()+feedTenantA+"/activity/feed/subscriptions/list?publisheridentifier=abc") // any case
 	if n := f.s.MissingPublisherIdentifier(); n != 1 {
 		t.Fatalf("missing = %d, want 1", n)
 	}
@@ -128,21 +128,21 @@ func TestPublisherIdentifierTracking(t *testing.T) {
 }
 
 func TestContentRules(t *testing.T) {
-	f := newFixture(t)
-	expectAF(t, f.get("subscriptions/content?contentType=Audit.Exchange"), 400, "AF20022")
-	expectAF(t, f.get("subscriptions/content?contentType=Audit.Nope"), 400, "AF20020")
-	f.s.Subscribe(tenantA, "Audit.Exchange")
-	expectOK(t, f.get("subscriptions/content?contentType=AUDIT.EXCHANGE"))
+	f := newFeedFixture(t)
+	expectFeedAF(t, f.get("subscriptions/content?contentType=Audit.Exchange"), 400, "AF20022")
+	expectFeedAF(t, f.get("subscriptions/content?contentType=Audit.Nope"), 400, "AF20020")
+	f.s.Subscribe(feedTenantA, "Audit.Exchange")
+	expectFeedOK(t, f.get("subscriptions/content?contentType=AUDIT.EXCHANGE"))
 	f.post("subscriptions/stop?contentType=Audit.Exchange")
 	r := f.get("subscriptions/content?contentType=Audit.Exchange")
-	expectAF(t, r, 400, "AF20022")
+	expectFeedAF(t, r, 400, "AF20022")
 	if !strings.Contains(string(r.body), "No subscription found for the specified content type") {
 		t.Fatalf("AF20022 message: %s", r.body)
 	}
-	f.s.Subscribe(tenantA, "Audit.Exchange")
-	f.s.DisableByAdmin(tenantA, "Audit.Exchange")
-	expectAF(t, f.get("subscriptions/content?contentType=Audit.Exchange"), 400, "AF20023")
-	expectOK(t, f.post("subscriptions/start?contentType=Audit.Exchange"))
+	f.s.Subscribe(feedTenantA, "Audit.Exchange")
+	f.s.DisableByAdmin(feedTenantA, "Audit.Exchange")
+	expectFeedAF(t, f.get("subscriptions/content?contentType=Audit.Exchange"), 400, "AF20023")
+	expectFeedOK(t, f.post("subscriptions/start?contentType=Audit.Exchange"))
 
 	cases := []struct {
 		query string
@@ -176,17 +176,17 @@ func TestContentRules(t *testing.T) {
 }
 
 func TestContentListing(t *testing.T) {
-	f := newFixture(t)
-	f.s.Subscribe(tenantA, "Audit.SharePoint")
+	f := newFeedFixture(t)
+	f.s.Subscribe(feedTenantA, "Audit.SharePoint")
 	start := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
 	var ids []string
 	for i, off := range []time.Duration{-time.Millisecond, 0, time.Hour, time.Hour, 2 * time.Hour, 24 * time.Hour} {
-		ids = append(ids, f.s.AddBlob(tenantA, "Audit.SharePoint", start.Add(off), rawRecord(fmt.Sprint("r", i), "")))
+		ids = append(ids, f.s.AddBlob(feedTenantA, "Audit.SharePoint", start.Add(off), feedRecord(fmt.Sprint("r", i), "")))
 	}
-	f.s.AddBlob(tenantA, "Audit.Exchange", start.Add(time.Hour), rawRecord("x", "")) // other type
-	future := f.s.AddBlob(tenantA, "Audit.SharePoint", t0.Add(time.Minute), rawRecord("later", ""))
+	f.s.AddBlob(feedTenantA, "Audit.Exchange", start.Add(time.Hour), feedRecord("x", "")) // other type
+	future := f.s.AddBlob(feedTenantA, "Audit.SharePoint", feedT0.Add(time.Minute), feedRecord("later", ""))
 
-	items := decodeItems(t, f.get("subscriptions/content?contentType=Audit.SharePoint&startTime=2026-11-28T00:00&endTime=2026-11-29T00:00"))
+	items := decodeFeedItems(t, f.get("subscriptions/content?contentType=Audit.SharePoint&startTime=2026-11-28T00:00&endTime=2026-11-29T00:00"))
 	var got []string
 	for _, it := range items {
 		got = append(got, it.ContentID)
@@ -200,20 +200,20 @@ func TestContentListing(t *testing.T) {
 	}
 	it := items[1]
 	if it.ContentCreated != "2026-11-28T01:00:00.000Z" || it.ContentExpiration != "2026-12-05T01:00:00.000Z" || it.ContentType != "Audit.SharePoint" {
-		t.Fatalf("item: %+v", it)
+		t.Fatalf("feedItem: %+v", it)
 	}
-	if it.ContentURI != f.s.BaseURL()+tenantA+"/activity/feed/audit/"+it.ContentID {
+	if it.ContentURI != f.s.BaseURL()+feedTenantA+"/activity/feed/audit/"+it.ContentID {
 		t.Fatalf("contentUri %s", it.ContentURI)
 	}
 	// Omitted window = last 24 h.
-	items = decodeItems(t, f.get("subscriptions/content?contentType=Audit.SharePoint"))
+	items = decodeFeedItems(t, f.get("subscriptions/content?contentType=Audit.SharePoint"))
 	if len(items) != 5 {
 		t.Fatalf("default window: %d items", len(items))
 	}
 	// The future blob appears once the clock passes its contentCreated (the
 	// default window's end is exclusive, so go one more minute).
 	f.clk.Advance(2 * time.Minute)
-	items = decodeItems(t, f.get("subscriptions/content?contentType=Audit.SharePoint"))
+	items = decodeFeedItems(t, f.get("subscriptions/content?contentType=Audit.SharePoint"))
 	if len(items) != 6 || items[5].ContentID != future {
 		t.Fatalf("after advance: %+v", items)
 	}
@@ -224,19 +224,19 @@ func TestContentListing(t *testing.T) {
 }
 
 func TestPaging(t *testing.T) {
-	f := newFixture(t)
-	f.s.Subscribe(tenantA, "Audit.General")
+	f := newFeedFixture(t)
+	f.s.Subscribe(feedTenantA, "Audit.General")
 	f.s.SetPageSize(10)
-	base := t0.Add(-20 * time.Hour)
+	base := feedT0.Add(-20 * time.Hour)
 	for i := range 25 {
-		f.s.AddBlob(tenantA, "Audit.General", base.Add(time.Duration(i/2)*time.Minute), rawRecord(fmt.Sprint(i), ""))
+		f.s.AddBlob(feedTenantA, "Audit.General", base.Add(time.Duration(i/2)*time.Minute), feedRecord(fmt.Sprint(i), ""))
 	}
 	const rel = "subscriptions/content?contentType=Audit.General&startTime=2026-11-27T12:00&endTime=2026-11-28T12:00"
 	items, pages := f.listAll(rel)
 	if len(items) != 25 || pages != 3 {
 		t.Fatalf("%d items in %d pages", len(items), pages)
 	}
-	if !slices.IsSortedFunc(items, func(a, b item) int {
+	if !slices.IsSortedFunc(items, func(a, b feedItem) int {
 		return strings.Compare(a.ContentCreated+a.ContentID, b.ContentCreated+b.ContentID)
 	}) {
 		t.Fatal("not sorted")
@@ -251,7 +251,7 @@ func TestPaging(t *testing.T) {
 
 	first := f.get(rel)
 	next := first.header.Get("NextPageUri")
-	if !strings.HasPrefix(next, f.s.BaseURL()+tenantA+"/activity/feed/subscriptions/content?") || !strings.Contains(next, "nextPage=") {
+	if !strings.HasPrefix(next, f.s.BaseURL()+feedTenantA+"/activity/feed/subscriptions/content?") || !strings.Contains(next, "nextPage=") {
 		t.Fatalf("NextPageUri %q", next)
 	}
 	if strings.Contains(next, "PublisherIdentifier") {
@@ -260,7 +260,7 @@ func TestPaging(t *testing.T) {
 	// On the wire the header is spelled NextPageUri (Go's client
 	// canonicalizes it on receipt, so look at the handler's output).
 	rec := httptest.NewRecorder()
-	req := httptest.NewRequest("GET", f.feedURL(tenantA, rel), nil)
+	req := httptest.NewRequest("GET", f.feedURL(feedTenantA, rel), nil)
 	req.Header.Set("Authorization", "Bearer "+f.token)
 	f.s.mux.ServeHTTP(rec, req)
 	if _, ok := rec.Header()["NextPageUri"]; !ok {
@@ -274,42 +274,42 @@ func TestPaging(t *testing.T) {
 	}
 
 	// A blob added mid-walk after the cursor still shows on a later page.
-	f.s.AddBlob(tenantA, "Audit.General", base.Add(time.Hour), rawRecord("late", ""))
-	r2 := f.do("GET", next+"&PublisherIdentifier="+publisher)
+	f.s.AddBlob(feedTenantA, "Audit.General", base.Add(time.Hour), feedRecord("late", ""))
+	r2 := f.do("GET", next+"&PublisherIdentifier="+feedPublisher)
 	r3 := f.do("GET", r2.header.Get("NextPageUri"))
-	if n := len(decodeItems(t, r2)) + len(decodeItems(t, r3)); n != 16 {
+	if n := len(decodeFeedItems(t, r2)) + len(decodeFeedItems(t, r3)); n != 16 {
 		t.Fatalf("pages 2+3 hold %d items, want 16", n)
 	}
 
 	// Stale and forged tokens.
 	tampered := strings.Replace(next, "nextPage=", "nextPage=x", 1)
-	expectAF(t, f.do("GET", tampered), 400, "AF20031")
-	expectAF(t, f.get(rel+"&nextPage=garbage"), 400, "AF20031")
+	expectFeedAF(t, f.do("GET", tampered), 400, "AF20031")
+	expectFeedAF(t, f.get(rel+"&nextPage=garbage"), 400, "AF20031")
 	otherWindow := strings.Replace(next, "startTime=2026-11-27T12%3A00%3A00.000Z", "startTime=2026-11-27T13%3A00%3A00.000Z", 1)
 	if otherWindow == next {
 		t.Fatalf("could not rewrite window in %s", next)
 	}
-	expectAF(t, f.do("GET", otherWindow), 400, "AF20031")
+	expectFeedAF(t, f.do("GET", otherWindow), 400, "AF20031")
 	f.s.ExpireNextPages()
-	expectAF(t, f.do("GET", next), 400, "AF20031")
+	expectFeedAF(t, f.do("GET", next), 400, "AF20031")
 	// The clock moving on makes an old window's pages fail the 7-day rule.
 	first = f.get(rel)
 	f.clk.Advance(7 * 24 * time.Hour)
-	expectAF(t, f.do("GET", first.header.Get("NextPageUri")), 400, "AF20055")
+	expectFeedAF(t, f.do("GET", first.header.Get("NextPageUri")), 400, "AF20055")
 }
 
 func TestPagingLoopFault(t *testing.T) {
-	f := newFixture(t)
-	f.s.Subscribe(tenantA, "Audit.General")
+	f := newFeedFixture(t)
+	f.s.Subscribe(feedTenantA, "Audit.General")
 	f.s.SetPageSize(2)
 	for i := range 3 {
-		f.s.AddBlob(tenantA, "Audit.General", t0.Add(-time.Duration(i+1)*time.Hour), rawRecord(fmt.Sprint(i), ""))
+		f.s.AddBlob(feedTenantA, "Audit.General", feedT0.Add(-time.Duration(i+1)*time.Hour), feedRecord(fmt.Sprint(i), ""))
 	}
 	f.s.SetPagingLoop(true)
 	r := f.get("subscriptions/content?contentType=Audit.General")
 	var seen []string
 	for range 6 {
-		for _, it := range decodeItems(t, r) {
+		for _, it := range decodeFeedItems(t, r) {
 			seen = append(seen, it.ContentID)
 		}
 		next := r.header.Get("NextPageUri")
@@ -331,11 +331,11 @@ func TestPagingLoopFault(t *testing.T) {
 }
 
 func TestBlobs(t *testing.T) {
-	f := newFixture(t)
-	recs := []json.RawMessage{rawRecord("a", `,"Extra":{"n":[1,2]}`), json.RawMessage(`{"Id":"b",  "odd spacing" : true}`)}
-	id := f.s.AddBlob(tenantA, "Audit.SharePoint", t0.Add(-time.Hour), recs...)
+	f := newFeedFixture(t)
+	recs := []json.RawMessage{feedRecord("a", `,"Extra":{"n":[1,2]}`), json.RawMessage(`{"Id":"b",  "odd spacing" : true}`)}
+	id := f.s.AddBlob(feedTenantA, "Audit.SharePoint", feedT0.Add(-time.Hour), recs...)
 	r := f.get("audit/" + id)
-	expectOK(t, r)
+	expectFeedOK(t, r)
 	want := "[" + string(recs[0]) + "," + string(recs[1]) + "]"
 	if string(r.body) != want {
 		t.Fatalf("blob bytes:\n got %s\nwant %s", r.body, want)
@@ -348,37 +348,37 @@ func TestBlobs(t *testing.T) {
 	}
 	// Unknown but well-formed, malformed, other tenant's, not yet available.
 	bogus := strings.Replace(id, id[18:34], "0123456789abcdef", 1)
-	expectAF(t, f.get("audit/"+bogus), 404, "AF20050")
-	expectAF(t, f.get("audit/not-an-id"), 400, "AF20052")
-	other := f.s.AddBlob(tenantB, "Audit.SharePoint", t0.Add(-time.Hour), rawRecord("c", ""))
-	expectAF(t, f.get("audit/"+other), 404, "AF20050")
-	future := f.s.AddBlob(tenantA, "Audit.SharePoint", t0.Add(time.Hour), rawRecord("d", ""))
-	expectAF(t, f.get("audit/"+future), 404, "AF20050")
+	expectFeedAF(t, f.get("audit/"+bogus), 404, "AF20050")
+	expectFeedAF(t, f.get("audit/not-an-id"), 400, "AF20052")
+	other := f.s.AddBlob(feedTenantB, "Audit.SharePoint", feedT0.Add(-time.Hour), feedRecord("c", ""))
+	expectFeedAF(t, f.get("audit/"+other), 404, "AF20050")
+	future := f.s.AddBlob(feedTenantA, "Audit.SharePoint", feedT0.Add(time.Hour), feedRecord("d", ""))
+	expectFeedAF(t, f.get("audit/"+future), 404, "AF20050")
 
 	// Expiry: marked, or 7 days after contentCreated.
-	exp := f.s.AddBlob(tenantA, "DLP.All", t0.Add(-time.Minute), rawRecord("e", ""))
+	exp := f.s.AddBlob(feedTenantA, "DLP.All", feedT0.Add(-time.Minute), feedRecord("e", ""))
 	if !f.s.MarkExpired(exp) || f.s.MarkExpired("nope") {
 		t.Fatal("MarkExpired result")
 	}
-	expectAF(t, f.get("audit/"+exp), 400, "AF20051")
+	expectFeedAF(t, f.get("audit/"+exp), 400, "AF20051")
 	f.clk.Advance(7*24*time.Hour - time.Hour - time.Millisecond)
-	expectOK(t, f.get("audit/"+id))
+	expectFeedOK(t, f.get("audit/"+id))
 	f.clk.Advance(time.Millisecond)
-	expectAF(t, f.get("audit/"+id), 400, "AF20051")
+	expectFeedAF(t, f.get("audit/"+id), 400, "AF20051")
 
 	// AddBlob with no records serves an empty array.
-	empty := f.s.AddBlob(tenantA, "Audit.General", f.s.Now())
+	empty := f.s.AddBlob(feedTenantA, "Audit.General", f.s.Now())
 	if r := f.get("audit/" + empty); string(r.body) != "[]" {
 		t.Fatalf("empty blob %s", r.body)
 	}
 }
 
 func TestGroundTruthForHandBuiltBlobs(t *testing.T) {
-	f := newFixture(t)
-	c1 := f.s.AddBlob(tenantA, "Audit.General", t0.Add(-3*time.Hour), rawRecord("a", ""), rawRecord("b", ""))
-	f.s.AddBlob(tenantA, "Audit.General", t0.Add(-2*time.Hour), rawRecord("b", ""), rawRecord("c", ""))
-	f.s.AddBlob(tenantA, "Audit.Exchange", t0.Add(-time.Hour), rawRecord("d", ""))
-	refs := f.s.Records(tenantA, "Audit.General", t0.Add(-24*time.Hour), t0)
+	f := newFeedFixture(t)
+	c1 := f.s.AddBlob(feedTenantA, "Audit.General", feedT0.Add(-3*time.Hour), feedRecord("a", ""), feedRecord("b", ""))
+	f.s.AddBlob(feedTenantA, "Audit.General", feedT0.Add(-2*time.Hour), feedRecord("b", ""), feedRecord("c", ""))
+	f.s.AddBlob(feedTenantA, "Audit.Exchange", feedT0.Add(-time.Hour), feedRecord("d", ""))
+	refs := f.s.Records(feedTenantA, "Audit.General", feedT0.Add(-24*time.Hour), feedT0)
 	var ids []string
 	for _, r := range refs {
 		ids = append(ids, r.ID)
@@ -386,13 +386,13 @@ func TestGroundTruthForHandBuiltBlobs(t *testing.T) {
 	if !slices.Equal(ids, []string{"a", "b", "c"}) {
 		t.Fatalf("ids %v", ids)
 	}
-	if refs[1].ContentID != c1 || !bytes.Equal(refs[1].Raw, rawRecord("b", "")) {
+	if refs[1].ContentID != c1 || !bytes.Equal(refs[1].Raw, feedRecord("b", "")) {
 		t.Fatalf("first delivery wins: %+v", refs[1])
 	}
-	if got := f.s.Records(tenantA, "", t0.Add(-2*time.Hour), t0); len(got) != 3 {
+	if got := f.s.Records(feedTenantA, "", feedT0.Add(-2*time.Hour), feedT0); len(got) != 3 {
 		t.Fatalf("all types from -2h: %d", len(got))
 	}
-	if got := f.s.AllRecordIDs(tenantA); !slices.Equal(got, []string{"a", "b", "c", "d"}) {
+	if got := f.s.AllRecordIDs(feedTenantA); !slices.Equal(got, []string{"a", "b", "c", "d"}) {
 		t.Fatalf("AllRecordIDs %v", got)
 	}
 }

@@ -12,7 +12,7 @@ import (
 
 // fetchAll lists [from, to) in 24 h windows and GETs every blob, returning
 // blob bodies by content ID in listing order.
-func (f *fixture) fetchAll(ct string, from, to time.Time) (ids []string, bodies map[string][]byte) {
+func (f *feedFixture) fetchAll(ct string, from, to time.Time) (ids []string, bodies map[string][]byte) {
 	f.t.Helper()
 	bodies = map[string][]byte{}
 	for ws := from; ws.Before(to); ws = ws.Add(24 * time.Hour) {
@@ -22,8 +22,8 @@ func (f *fixture) fetchAll(ct string, from, to time.Time) (ids []string, bodies 
 		}
 		items, _ := f.listAll("subscriptions/content?contentType=" + ct + "&startTime=" + apiTime(ws) + "&endTime=" + apiTime(we))
 		for _, it := range items {
-			r := f.do("GET", it.ContentURI+"?PublisherIdentifier="+publisher)
-			expectOK(f.t, r)
+			r := f.do("GET", it.ContentURI+"?PublisherIdentifier="+feedPublisher)
+			expectFeedOK(f.t, r)
 			ids = append(ids, it.ContentID)
 			bodies[it.ContentID] = r.body
 		}
@@ -34,11 +34,11 @@ func (f *fixture) fetchAll(ct string, from, to time.Time) (ids []string, bodies 
 func TestGenerateDeterministic(t *testing.T) {
 	g := Generation{Seed: 42, Blobs: 8, RecordsPerBlob: 30, LateFraction: 0.25, DuplicateFraction: 0.1}
 	fetch := func(g Generation) ([]string, map[string][]byte) {
-		f := newFixture(t)
-		f.s.Subscribe(tenantA, "Audit.Exchange")
-		f.s.Generate(tenantA, g)
+		f := newFeedFixture(t)
+		f.s.Subscribe(feedTenantA, "Audit.Exchange")
+		f.s.Generate(feedTenantA, g)
 		f.clk.Advance(24 * time.Hour) // everything available
-		return f.fetchAll("Audit.Exchange", t0.Add(-24*time.Hour), f.s.Now())
+		return f.fetchAll("Audit.Exchange", feedT0.Add(-24*time.Hour), f.s.Now())
 	}
 	ids1, b1 := fetch(g)
 	ids2, b2 := fetch(g)
@@ -61,18 +61,18 @@ func TestGenerateDeterministic(t *testing.T) {
 }
 
 var (
-	guidRE     = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
-	creationRE = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?$`)
+	feedGUIDRE     = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	feedCreationRE = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?$`)
 )
 
 func TestGenerateRealism(t *testing.T) {
-	f := newFixture(t)
+	f := newFeedFixture(t)
 	for _, ct := range ContentTypes() {
-		f.s.Subscribe(tenantA, ct)
+		f.s.Subscribe(feedTenantA, ct)
 	}
 	g := Generation{Seed: 1, Blobs: 20, RecordsPerBlob: 25, Span: 12 * time.Hour, LateFraction: 0.3, LateBy: 6 * time.Hour, DuplicateFraction: 0.05}
-	sum := f.s.Generate(tenantA, g)
-	if sum.Blobs != 100 || sum.Records != 100*25 || !sum.LastCreated.After(t0) {
+	sum := f.s.Generate(feedTenantA, g)
+	if sum.Blobs != 100 || sum.Records != 100*25 || !sum.LastCreated.After(feedT0) {
 		t.Fatalf("summary %+v", sum)
 	}
 	f.clk.Set(sum.LastCreated.Add(time.Second))
@@ -90,7 +90,7 @@ func TestGenerateRealism(t *testing.T) {
 	}
 	totalLate, outOfOrderTypes := 0, 0
 	for _, ct := range ContentTypes() {
-		ids, bodies := f.fetchAll(ct, t0.Add(-12*time.Hour), f.s.Now())
+		ids, bodies := f.fetchAll(ct, feedT0.Add(-12*time.Hour), f.s.Now())
 		if len(ids) != 20 {
 			t.Fatalf("%s: %d blobs", ct, len(ids))
 		}
@@ -119,7 +119,7 @@ func TestGenerateRealism(t *testing.T) {
 					}
 				}
 				id := rec["Id"].(string)
-				if !guidRE.MatchString(id) {
+				if !feedGUIDRE.MatchString(id) {
 					t.Fatalf("Id %q", id)
 				}
 				if prev, ok := seen[id]; ok {
@@ -135,7 +135,7 @@ func TestGenerateRealism(t *testing.T) {
 				}
 				ops[rec["Operation"].(string)] = true
 				ctime := rec["CreationTime"].(string)
-				if !creationRE.MatchString(ctime) {
+				if !feedCreationRE.MatchString(ctime) {
 					t.Fatalf("CreationTime %q", ctime)
 				}
 				if strings.Contains(ctime, ".") {
@@ -179,7 +179,7 @@ func TestGenerateRealism(t *testing.T) {
 			t.Errorf("%s: only operations %v", ct, ops)
 		}
 		// Ground truth = distinct records actually served.
-		refs := f.s.Records(tenantA, ct, time.Time{}, f.s.Now().Add(time.Second))
+		refs := f.s.Records(feedTenantA, ct, time.Time{}, f.s.Now().Add(time.Second))
 		if len(refs) != len(seen) {
 			t.Fatalf("%s: Records %d, served distinct %d", ct, len(refs), len(seen))
 		}
@@ -193,14 +193,14 @@ func TestGenerateRealism(t *testing.T) {
 	if totalLate < 15 || outOfOrderTypes < 3 {
 		t.Errorf("late blobs %d, content types out of order %d", totalLate, outOfOrderTypes)
 	}
-	all := f.s.AllRecordIDs(tenantA)
+	all := f.s.AllRecordIDs(feedTenantA)
 	if len(all) == 0 || !slices.IsSorted(all) {
 		t.Fatal("AllRecordIDs")
 	}
 }
 
 func TestSeedDemo(t *testing.T) {
-	f := newFixture(t)
+	f := newFeedFixture(t)
 	tenant := f.s.SeedDemo()
 	tok, _ := f.s.IssueToken(tenant, time.Hour)
 	f.token = tok
@@ -214,7 +214,7 @@ func TestSeedDemo(t *testing.T) {
 		t.Fatalf("demo has %d records", total)
 	}
 	r = f.do("GET", f.feedURL(tenant, "subscriptions/content?contentType=Audit.SharePoint"))
-	var items []item
+	var items []feedItem
 	if json.Unmarshal(r.body, &items) != nil || len(items) == 0 {
 		t.Fatalf("demo listing %s", r.body)
 	}

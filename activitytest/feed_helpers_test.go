@@ -12,15 +12,15 @@ import (
 )
 
 const (
-	tenantA   = "11111111-1111-4111-8111-111111111111"
-	tenantB   = "22222222-2222-4222-8222-222222222222"
-	publisher = "99999999-9999-4999-8999-999999999999"
+	feedTenantA   = "11111111-1111-4111-8111-111111111111"
+	feedTenantB   = "22222222-2222-4222-8222-222222222222"
+	feedPublisher = "99999999-9999-4999-8999-999999999999"
 )
 
-// t0 is the fake clock's start in every test.
-var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+// feedT0 is the fake clock's start in every test.
+var feedT0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
-type fixture struct {
+type feedFixture struct {
 	t     *testing.T
 	s     *Server
 	clk   *clock.Fake
@@ -28,23 +28,23 @@ type fixture struct {
 	c     *http.Client
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFeedFixture(t *testing.T) *feedFixture {
 	t.Helper()
-	clk := clock.NewFake(t0)
+	clk := clock.NewFake(feedT0)
 	s := NewServer(WithClock(clk))
 	t.Cleanup(s.Close)
-	tok, _ := s.IssueToken(tenantA, 24*time.Hour*30)
-	return &fixture{t: t, s: s, clk: clk, token: tok, c: s.Client()}
+	tok, _ := s.IssueToken(feedTenantA, 24*time.Hour*30)
+	return &feedFixture{t: t, s: s, clk: clk, token: tok, c: s.Client()}
 }
 
-type reply struct {
+type feedReply struct {
 	status int
 	header http.Header
 	body   []byte
 }
 
 // afCode returns the AF error code of a JSON error body, or "".
-func (r reply) afCode() string {
+func (r feedReply) afCode() string {
 	var e struct {
 		Error struct{ Code string } `json:"error"`
 	}
@@ -52,22 +52,22 @@ func (r reply) afCode() string {
 	return e.Error.Code
 }
 
-// feedURL builds an absolute URL under tenantA's feed root; rel may carry a
+// feedURL builds an absolute URL under feedTenantA's feed root; rel may carry a
 // query. PublisherIdentifier is added.
-func (f *fixture) feedURL(tenant, rel string) string {
+func (f *feedFixture) feedURL(tenant, rel string) string {
 	u := f.s.BaseURL() + tenant + "/activity/feed/" + rel
 	if strings.Contains(rel, "?") {
-		return u + "&PublisherIdentifier=" + publisher
+		return u + "&PublisherIdentifier=" + feedPublisher
 	}
-	return u + "?PublisherIdentifier=" + publisher
+	return u + "?PublisherIdentifier=" + feedPublisher
 }
 
-func (f *fixture) do(method, url string) reply {
+func (f *feedFixture) do(method, url string) feedReply {
 	f.t.Helper()
 	return f.doToken(method, url, f.token)
 }
 
-func (f *fixture) doToken(method, url, token string) reply {
+func (f *feedFixture) doToken(method, url, token string) feedReply {
 	f.t.Helper()
 	req, err := http.NewRequest(method, url, nil)
 	if err != nil {
@@ -85,35 +85,41 @@ func (f *fixture) doToken(method, url, token string) reply {
 	if err != nil {
 		f.t.Fatalf("%s %s: read body: %v", method, url, err)
 	}
-	return reply{resp.StatusCode, resp.Header, body}
+	return feedReply{resp.StatusCode, resp.Header, body}
 }
 
-func (f *fixture) get(rel string) reply  { f.t.Helper(); return f.do("GET", f.feedURL(tenantA, rel)) }
-func (f *fixture) post(rel string) reply { f.t.Helper(); return f.do("POST", f.feedURL(tenantA, rel)) }
+func (f *feedFixture) get(rel string) feedReply {
+	f.t.Helper()
+	return f.do("GET", f.feedURL(feedTenantA, rel))
+}
+func (f *feedFixture) post(rel string) feedReply {
+	f.t.Helper()
+	return f.do("POST", f.feedURL(feedTenantA, rel))
+}
 
-// expectAF asserts an HTTP status and AF code.
-func expectAF(t *testing.T, r reply, status int, code string) {
+// expectFeedAF asserts an HTTP status and AF code.
+func expectFeedAF(t *testing.T, r feedReply, status int, code string) {
 	t.Helper()
 	if r.status != status || r.afCode() != code {
 		t.Fatalf("got %d %s, want %d %s", r.status, r.body, status, code)
 	}
 }
 
-func expectOK(t *testing.T, r reply) {
+func expectFeedOK(t *testing.T, r feedReply) {
 	t.Helper()
 	if r.status != http.StatusOK {
 		t.Fatalf("got %d %s, want 200", r.status, r.body)
 	}
 }
 
-type item struct {
+type feedItem struct {
 	ContentURI, ContentID, ContentType, ContentCreated, ContentExpiration string
 }
 
-func decodeItems(t *testing.T, r reply) []item {
+func decodeFeedItems(t *testing.T, r feedReply) []feedItem {
 	t.Helper()
-	expectOK(t, r)
-	var items []item
+	expectFeedOK(t, r)
+	var items []feedItem
 	if err := json.Unmarshal(r.body, &items); err != nil {
 		t.Fatalf("listing: %v: %s", err, r.body)
 	}
@@ -121,11 +127,11 @@ func decodeItems(t *testing.T, r reply) []item {
 }
 
 // listAll follows NextPageUri (re-attaching PublisherIdentifier) and returns
-// every item and the number of pages.
-func (f *fixture) listAll(rel string) ([]item, int) {
+// every feedItem and the number of pages.
+func (f *feedFixture) listAll(rel string) ([]feedItem, int) {
 	f.t.Helper()
-	var all []item
-	u := f.feedURL(tenantA, rel)
+	var all []feedItem
+	u := f.feedURL(feedTenantA, rel)
 	pages := 0
 	for u != "" {
 		pages++
@@ -133,15 +139,15 @@ func (f *fixture) listAll(rel string) ([]item, int) {
 			f.t.Fatal("paging does not end")
 		}
 		r := f.do("GET", u)
-		all = append(all, decodeItems(f.t, r)...)
+		all = append(all, decodeFeedItems(f.t, r)...)
 		u = r.header.Get("NextPageUri")
 		if u != "" {
-			u += "&PublisherIdentifier=" + publisher
+			u += "&PublisherIdentifier=" + feedPublisher
 		}
 	}
 	return all, pages
 }
 
-func rawRecord(id string, extra string) json.RawMessage {
+func feedRecord(id string, extra string) json.RawMessage {
 	return json.RawMessage(`{"Id":"` + id + `","CreationTime":"2026-11-28T10:00:00","Operation":"FileAccessed","RecordType":6,"Workload":"SharePoint"` + extra + `}`)
 }
