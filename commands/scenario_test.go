@@ -1,15 +1,117 @@
 package commands
 
 import (
+	"context"
+	"encoding/json"
+	"net/http"
 	"testing"
+	"time"
 
+	"github.com/secops-go/ms-management-activity/activitytest"
+	"github.com/secops-go/ms-management-activity/auth"
 	"github.com/secops-go/ms-management-activity/clock"
+	"github.com/secops-go/ms-management-activity/params"
 )
 
-// applyScenario starts the emulator described by scenario.json, wires deps to
-// it (HTTP client, clock) and returns its root URL.
-func applyScenario(t *testing.T, scenario []byte, fake *clock.Fake, deps *Deps) string {
+// scenario is the emulator state a golden case needs (scenario.json).
+type scenario struct {
+	// Tenant is the tenant the token is issued for (default "contoso").
+	Tenant string `json:"tenant"`
+	// Subscriptions are started before the case runs.
+	Subscriptions []string `json:"subscriptions"`
+	// Blobs are added in order.
+	Blobs []struct {
+		ContentType string            `json:"contentType"`
+		Created     time.Time         `json:"created"`
+		Expired     bool              `json:"expired"`
+		Records     []json.RawMessage `json:"records"`
+	} `json:"blobs"`
+	// PageSize of content listings (0 = the emulator's default).
+	PageSize int `json:"pageSize"`
+	// PagingLoop makes NextPageUri point back to an earlier page.
+	PagingLoop bool `json:"pagingLoop"`
+	// Faults are injected into the next requests of an endpoint.
+	Faults []struct {
+		Endpoint   string  `json:"endpoint"`
+		N          int     `json:"n"`
+		Fault      string  `json:"fault"`
+		RetryAfter float64 `json:"retryAfter"` // seconds, for "429"
+	} `json:"faults"`
+	// Auth is "static" (default: a token minted by the emulator for Tenant)
+	// or "real" (the production token source, configured by the envelope's
+	// params pointed at {{EMULATOR}}).
+	Auth string `json:"auth"`
+}
+
+func faultNamed(t *testing.T, name string, retryAfter float64) activitytest.Fault {
 	t.Helper()
-	t.Skip("emulator scenarios are not wired yet")
-	return ""
+	switch name {
+	case "429":
+		return activitytest.Throttle(time.Duration(retryAfter * float64(time.Second)))
+	case "af429-403":
+		return activitytest.ThrottleAF429
+	case "500", "502", "503", "504":
+		code := map[string]int{"500": 500, "502": 502, "503": 503, "504": 504}[name]
+		return activitytest.Status(code)
+	case "af50000":
+		return activitytest.InternalError
+	case "non-json":
+		return activitytest.NonJSONError
+	case "expired-token":
+		return activitytest.ExpiredToken
+	case "reset":
+		return activitytest.ResetMidBody
+	case "truncated":
+		return activitytest.TruncatedJSON
+	case "not-array":
+		return activitytest.NotArray
+	}
+	t.Fatalf("scenario.json: unknown fault %q", name)
+	return activitytest.Fault{}
+}
+
+// applyScenario starts the emulator described by scenario.json on the golden
+// clock, wires deps to it (HTTP client, token source) and returns its root
+// URL, which replaces {{EMULATOR}} in the envelope and in the result.
+func applyScenario(t *testing.T, raw []byte, fake *clock.Fake, deps *Deps) string {
+	t.Helper()
+	var sc scenario
+	if err := json.Unmarshal(raw, &sc); err != nil {
+		t.Fatalf("scenario.json: %v", err)
+	}
+	if sc.Tenant == "" {
+		sc.Tenant = "contoso"
+	}
+	srv := activitytest.NewTLSServer(activitytest.WithClock(fake))
+	t.Cleanup(srv.Close)
+	srv.AddTenant(sc.Tenant)
+	for _, ct := range sc.Subscriptions {
+		srv.Subscribe(sc.Tenant, ct)
+	}
+	for _, b := range sc.Blobs {
+		id := srv.AddBlob(sc.Tenant, b.ContentType, b.Created, b.Records...)
+		if b.Expired {
+			srv.MarkExpired(id)
+		}
+	}
+	if sc.PageSize > 0 {
+		srv.SetPageSize(sc.PageSize)
+	}
+	if sc.PagingLoop {
+		srv.SetPagingLoop(true)
+	}
+	for _, f := range sc.Faults {
+		srv.FailNext(f.Endpoint, f.N, faultNamed(t, f.Fault, f.RetryAfter))
+	}
+	base := srv.Client().Transport
+	deps.HTTPClient = func(p *params.Params) *http.Client {
+		return &http.Client{Timeout: p.Timeout, Transport: base}
+	}
+	if sc.Auth != "real" {
+		deps.TokenSource = func(context.Context, *Env) (auth.TokenSource, error) {
+			tok, _ := srv.IssueToken(sc.Tenant, time.Hour)
+			return auth.StaticToken(tok), nil
+		}
+	}
+	return srv.URL
 }
