@@ -25,6 +25,7 @@ type Credential struct {
 const (
 	DefaultBaseURL             = "https://manage.office.com/api/v1.0/"
 	DefaultTimeoutSeconds      = 15
+	MaxTimeoutSeconds          = 86400
 	DefaultFirstFetch          = "10 minutes"
 	DefaultPublisherIdentifier = "ebac1a16-81bf-449b-8d43-5732c3c1d999"
 	DefaultDownloadConcurrency = 8
@@ -224,7 +225,9 @@ func fromRaw(raw Raw) (*Params, error) {
 	}
 	p.BaseURL = u
 
-	secs, err := PositiveInt("timeout", raw.Timeout, DefaultTimeoutSeconds, 0, "15")
+	// Bounded so that the duration cannot overflow (9999999999 s used to
+	// wrap to a negative timeout, which the HTTP client treats as none).
+	secs, err := PositiveInt("timeout", raw.Timeout, DefaultTimeoutSeconds, MaxTimeoutSeconds, "15")
 	if err != nil {
 		return nil, err
 	}
