@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -55,15 +56,24 @@ func checkCacheLifecycle(t *testing.T, h *harness, p map[string]any, counter str
 	h.end()
 
 	// A 401 mid-run: Invalidate, one refresh, the new token works.
+	if st := h.apiStatus(tok2); st != http.StatusOK {
+		t.Fatalf("API answered %d to a fresh token", st)
+	}
 	h.srv.RevokeTokens()
 	ts = h.mustSource(p)
 	if h.token(ts) != tok2 {
 		t.Fatal("fresh token not reused")
 	}
+	if st := h.apiStatus(tok2); st != http.StatusUnauthorized {
+		t.Fatalf("API answered %d to a revoked token", st)
+	}
 	ts.Invalidate()
 	tok3 := h.token(ts)
 	if tok3 == tok2 {
 		t.Fatal("Invalidate did not refresh")
+	}
+	if st := h.apiStatus(tok3); st != http.StatusOK {
+		t.Fatalf("API answered %d to the refreshed token", st)
 	}
 	if h.token(ts) != tok3 {
 		t.Fatal("second Token after refresh asked again")
@@ -94,4 +104,17 @@ func TestOproxy(t *testing.T) {
 	p := h.srv.OproxyParams("tenant-1")
 	checkCacheLifecycle(t, h, p, "oproxy")
 	_ = context.Background()
+}
+
+// apiStatus calls the emulator's Management Activity API with tok.
+func (h *harness) apiStatus(tok string) int {
+	h.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, h.srv.BaseURL()+"tenant-1/activity/feed/subscriptions/list?PublisherIdentifier=x", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := h.srv.Client().Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

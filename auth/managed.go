@@ -50,6 +50,7 @@ func (s *managedSource) Token(ctx context.Context) (string, error) {
 	defer s.mu.Unlock()
 	now := s.cfg.Clock.Now()
 	if !s.invalid && s.rec.AccessToken != "" && now.Add(Margin).Unix() < s.rec.ExpiresOn {
+		saveRecord(s.cfg.Store, s.rec) // a no-op unless just migrated
 		return s.rec.AccessToken, nil
 	}
 	// WithClaims only makes MSAL bypass its in-process cache here (v1.10.1

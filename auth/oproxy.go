@@ -94,6 +94,7 @@ func (s *oproxySource) Token(ctx context.Context) (string, error) {
 	defer s.mu.Unlock()
 	now := s.cfg.Clock.Now()
 	if !s.invalid && s.rec.AccessToken != "" && now.Add(Margin).Unix() < s.rec.ExpiresOn {
+		saveRecord(s.cfg.Store, s.rec) // a no-op unless just migrated
 		return s.rec.AccessToken, nil
 	}
 	if s.rec.NextRequest > now.Unix() {
@@ -186,8 +187,9 @@ func (s *oproxySource) obtain(ctx context.Context, now time.Time) (*oproxyToken,
 	return tok, nil
 }
 
-// brokerError is the reference's message: "Error in Microsoft authorization.
-// Status: <code>, body: <body> Server message: <title/detail>".
+// brokerError is the reference's message, "Error in Microsoft
+// authorization. Status: <code>, body: <server message>", with the body
+// reduced to the broker's message when it is JSON.
 func brokerError(red redactor, status int, body []byte) error {
 	var e struct {
 		Title  string `json:"title"`
@@ -196,17 +198,15 @@ func brokerError(red redactor, status int, body []byte) error {
 		Desc   string `json:"error_description"`
 	}
 	text := strings.TrimSpace(string(body))
+	if json.Unmarshal(body, &e) == nil {
+		if server := strings.Join(nonEmpty(e.Title, e.Detail, e.Error, firstLine(e.Desc)), ": "); server != "" {
+			text = server
+		}
+	}
 	if len(text) > 300 {
 		text = text[:300] + "..."
 	}
-	msg := fmt.Sprintf("Error in Microsoft authorization. Status: %d, body: %s", status, text)
-	if json.Unmarshal(body, &e) == nil {
-		server := strings.TrimSpace(strings.Join(nonEmpty(e.Title, e.Detail, e.Error, e.Desc), ". "))
-		if server != "" {
-			msg += " Server message: " + server
-		}
-	}
-	return &authError{red.clean(msg)}
+	return &authError{red.clean(fmt.Sprintf("Error in Microsoft authorization. Status: %d, body: %s", status, text))}
 }
 
 func nonEmpty(ss ...string) []string {
