@@ -30,49 +30,49 @@
 //
 // # lastRun format (version 1)
 //
-//	{
-//	  "version": 1,
-//	  "streams": {
-//	    "Audit.General": {
-//	      "cursor": "2026-11-28T11:59:00Z",
-//	      "from": "2026-11-28T10:59:00Z",
-//	      "partials": [{"content_id": "…", "content_created": "2026-11-28T11:30:00.123Z", "offset": 500}],
-//	      "seen": "AQ…"
-//	    }
-//	  },
-//	  "migrated_from_last_fetch": true,
-//	  "diagnostics": {…}
-//	}
+//		{
+//		  "version": 1,
+//		  "streams": {
+//		    "Audit.General": {
+//		      "cursor": "2026-11-28T11:59:00Z",
+//		      "from": "2026-11-28T10:59:00Z",
+//		      "partials": [{"content_id": "…", "content_created": "2026-11-28T11:30:00.123Z", "offset": 500}],
+//		      "seen": "AQ…"
+//		    }
+//		  },
+//		  "migrated_from_last_fetch": true,
+//		  "diagnostics": {…}
+//		}
 //
-//   - version: always 1; another version is refused (the engine keeps it).
-//   - streams: one per content type ever fetched (a content type no longer
-//     fetched keeps its position, so re-adding it does not re-deliver).
-//   - cursor (UTC, seconds): every blob with contentCreated before it that the
-//     API listed has been delivered, except the partials.
-//   - from (UTC, seconds): where the next listing starts (cursor − overlap,
-//     never below what the dedupe set covers, nor before the first fetch).
-//   - partials: blobs delivered up to offset records (a max_fetch cut).
-//   - seen: base64 of the dedupe set: a format byte (1), a uvarint bucket
-//     count, then per bucket (one per minute of contentCreated, ascending)
-//     the minute (varint Unix minutes for the first, uvarint delta after),
-//     the set of fully delivered blob contentId hashes and the set of record
-//     Id hashes first delivered by those blobs. A set is a uvarint size
-//     followed, when not empty, by a Rice parameter byte k and the gaps of
-//     the sorted values, each a unary quotient (gap>>k one bits, a zero bit)
-//     and k low bits, MSB first, padded to a byte. A hash is the first 8
-//     bytes (little-endian) of SHA-256 of the contentId or record Id.
-//     Buckets of blobs created before from − overlap are pruned, so a record
-//     delivered again in a blob created up to one overlap later is still
-//     recognized, and lastRun stays bounded (about 0.85 MiB at 1M records a
-//     day with the default overlap).
-//   - migrated_from_last_fetch: the state began as the reference
-//     integration's {"last_fetch": "YYYY-MM-DDTHH:MM:SS"}. That lastRun is
-//     accepted: every content type starts at last_fetch with no overlap
-//     (the reference kept no dedupe state, so going back would re-deliver);
-//     blobs the reference already delivered from its last window may be
-//     delivered once more, nothing is skipped.
-//   - diagnostics: the last run's counters, warnings and error, for people;
-//     never read back.
+//	  - version: always 1; another version is refused (the engine keeps it).
+//	  - streams: one per content type ever fetched (a content type no longer
+//	    fetched keeps its position, so re-adding it does not re-deliver).
+//	  - cursor (UTC, seconds): every blob with contentCreated before it that the
+//	    API listed has been delivered, except the partials.
+//	  - from (UTC, seconds): where the next listing starts (cursor − overlap,
+//	    never below what the dedupe set covers, nor before the first fetch).
+//	  - partials: blobs delivered up to offset records (a max_fetch cut).
+//	  - seen: base64 of the dedupe set: a format byte (1), a uvarint bucket
+//	    count, then per bucket (one per minute of contentCreated, ascending)
+//	    the minute (varint Unix minutes for the first, uvarint delta after),
+//	    the set of fully delivered blob contentId hashes and the set of record
+//	    Id hashes first delivered by those blobs. A set is a uvarint size
+//	    followed, when not empty, by a Rice parameter byte k and the gaps of
+//	    the sorted values, each a unary quotient (gap>>k one bits, a zero bit)
+//	    and k low bits, MSB first, padded to a byte. A hash is the first 8
+//	    bytes (little-endian) of SHA-256 of the contentId or record Id.
+//	    Buckets of blobs created before from − overlap are pruned, so a record
+//	    delivered again in a blob created up to one overlap later is still
+//	    recognized, and lastRun stays bounded (about 0.85 MiB at 1M records a
+//	    day with the default overlap).
+//	  - migrated_from_last_fetch: the state began as the reference
+//	    integration's {"last_fetch": "YYYY-MM-DDTHH:MM:SS"}. That lastRun is
+//	    accepted: every content type starts at last_fetch with no overlap
+//	    (the reference kept no dedupe state, so going back would re-deliver);
+//	    blobs the reference already delivered from its last window may be
+//	    delivered once more, nothing is skipped.
+//	  - diagnostics: the last run's counters, warnings and error, for people;
+//	    never read back.
 //
 // An empty lastRun ({} or absent) is a first run: each content type starts
 // first_fetch_delta back from now (at most 7 days minus the margin).
