@@ -12,8 +12,6 @@ package activity
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -232,10 +230,15 @@ func (c *Client) do(ctx context.Context, cl *call, onOK func(*http.Response) err
 		if err == nil {
 			return nil
 		}
-		last = err
 		if ctx.Err() != nil {
+			// The attempt cut short by the deadline says less than the
+			// failure that led to it.
+			if last == nil || !(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+				last = err
+			}
 			return deadlineError(ctx, cl, attempt, last)
 		}
+		last = err
 		if unauthorized && !refreshed {
 			// The token may have expired mid-run: ask for a fresh one once.
 			refreshed = true
@@ -468,34 +471,12 @@ func (c *Client) tenant(token string) string {
 	defer c.tenantMu.Unlock()
 	if token != c.tenantToken {
 		c.tenantToken = token
-		c.tenantID = tenantFromToken(token)
+		c.tenantID, _ = auth.TenantFromToken(token)
 	}
 	if c.tenantID != "" {
 		return c.tenantID
 	}
 	return c.cfg.Tenant
-}
-
-// tenantFromToken returns the tid claim of a JWT access token, read without
-// verifying the signature (the API verifies it; the client only needs the
-// tenant for the URL, as the reference integration does). "" when the token
-// is not a JWT or has no tid.
-func tenantFromToken(token string) string {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return ""
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return ""
-	}
-	var claims struct {
-		TID string `json:"tid"`
-	}
-	if json.Unmarshal(payload, &claims) != nil {
-		return ""
-	}
-	return strings.TrimSpace(claims.TID)
 }
 
 // FormatTime formats a time as the API's startTime/endTime (UTC, seconds).
