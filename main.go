@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"strings"
 
 	"github.com/secops-go/ms-management-activity/commands"
@@ -44,7 +45,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		return commands.ExitBadEnvelope
 	}
 	if len(rest) > 0 {
-		return runHuman(rest, stdin, stdout, stderr, getenv, logger)
+		return runHuman(rest, stdout, stderr, getenv, level, secrets)
 	}
 	return runProtocol(stdin, stdout, logger, secrets)
 }
@@ -70,16 +71,12 @@ func writeOutput(w io.Writer, out *commands.Output, code int, logger *slog.Logge
 	return code
 }
 
-// runHuman is the command line for people (help, demo, emulator, COMMAND name=value ...).
-func runHuman(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, logger *slog.Logger) int {
-	switch args[0] {
-	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, "usage: ms-management-activity < envelope.json   (the engine's JSON-over-stdio protocol, see PROTOCOL.md)")
-		fmt.Fprintln(stdout, "commands: test-module, fetch-incidents, ms-management-activity-start-subscription, -stop-subscription, -list-subscriptions, -list-content, -generate-login-url, -auth-reset")
-		return 0
-	}
-	fmt.Fprintf(stderr, "unknown command %q; run \"ms-management-activity help\"\n", args[0])
-	return commands.ExitBadEnvelope
+// runHuman is the command line for people (help, demo, emulator, COMMAND
+// name=value ...); see cli.go.
+func runHuman(args []string, stdout, stderr io.Writer, getenv func(string) string, level string, secrets *redact.Set) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	return newHuman(stdout, stderr, getenv, level, secrets).main(ctx, args)
 }
 
 // newLogger logs to w (stderr) through the redaction handler, so that no

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/secops-go/ms-management-activity/redact"
+)
+
+// TestDemo runs "ms-management-activity demo" in-process, as "go run . demo"
+// does: it must walk through every step and exit 0 in under 10 seconds.
+func TestDemo(t *testing.T) {
+	var out, errb lockedBuffer
+	h := newHuman(&out, &errb, func(string) string { return "" }, "", &redact.Set{})
+	start := time.Now()
+	code := h.main(context.Background(), []string{"demo"})
+	elapsed := time.Since(start)
+	if strings.Contains(errb.String(), "fetch-incidents is not implemented yet") {
+		t.Skip("fetch-incidents is not implemented yet (pending on the fetch issue)")
+	}
+	if code != 0 {
+		t.Fatalf("demo exited %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	if elapsed > 10*time.Second {
+		t.Errorf("demo took %s, want < 10s", elapsed)
+	}
+	s := out.String()
+	for _, want := range []string{
+		"$ ms-management-activity test-module --params params.yml --state ./state\n\nok\n",
+		"$ ms-management-activity list-subscriptions",
+		"$ ms-management-activity start-subscription content_type=DLP.All",
+		"$ ms-management-activity list-content content_type=Audit.Exchange record_types_filter=ExchangeAdmin",
+		"### Content for content type Audit.Exchange",
+		"more rows (", // long tables are shortened
+		"### Fetched 1,000 incidents",
+		"### lastRun",
+		"Records delivered more than once: **0**",
+		"|content type|cursor after fetch 1|cursor after fetch 2|",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	if strings.Count(s, "$ ms-management-activity fetch-incidents") != 2 {
+		t.Error("demo does not fetch twice")
+	}
+	if strings.Contains(s, "demo-secret-") || strings.Contains(errb.String(), "demo-secret-") {
+		t.Error("the demo's client secret is printed")
+	}
+	t.Logf("demo ran in %s", elapsed)
+}
