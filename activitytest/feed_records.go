@@ -60,29 +60,52 @@ var (
 	}
 )
 
+// personalSite turns a UPN into its OneDrive URL segment.
+var personalSite = strings.NewReplacer(".", "_", "@", "_")
+
 // rec holds what every record writer needs.
 type rec struct {
-	w        *jw
-	r        *rng
-	g        *generation
-	id       string
-	creation string
-	at       time.Time
-	user     demoUser
+	w          *jw
+	r          *rng
+	g          *generation
+	idHi, idLo uint64
+	layout     string // CreationTime layout
+	at         time.Time
+	user       demoUser
+}
+
+// recordWriter renders records with no per-record allocation of its own
+// state; one serves a whole blob.
+type recordWriter struct {
+	jw  jw
+	rng rng
+	rec rec
+}
+
+func (g *generation) newRecordWriter() *recordWriter {
+	rw := &recordWriter{}
+	rw.rec = rec{w: &rw.jw, r: &rw.rng, g: g}
+	return rw
 }
 
 // appendRecord renders record (natural blob n, index j) to buf. The output
 // depends only on (generation key, n, j), so re-deliveries repeat it exactly.
 func (g *generation) appendRecord(buf []byte, n, j int) []byte {
-	r := g.recordRNG(n, j)
-	id := string(appendGUID(nil, r.next(), r.next()))
-	at := g.start.Add(g.slice*time.Duration(n) + r.dur(g.slice)).Truncate(time.Millisecond)
-	layout := "2006-01-02T15:04:05" // no zone suffix, as the API sends it
+	return g.newRecordWriter().render(buf, n, j)
+}
+
+func (rw *recordWriter) render(buf []byte, n, j int) []byte {
+	c, g, r := &rw.rec, rw.rec.g, &rw.rng
+	*r = g.recordRNG(n, j)
+	c.idHi, c.idLo = r.next(), r.next()
+	c.at = g.start.Add(g.slice*time.Duration(n) + r.dur(g.slice)).Truncate(time.Millisecond)
+	c.layout = "2006-01-02T15:04:05" // no zone suffix, as the API sends it
 	if r.chance(0.25) {
-		layout = "2006-01-02T15:04:05.000"
+		c.layout = "2006-01-02T15:04:05.000"
 	}
-	w := &jw{b: buf}
-	c := &rec{w: w, r: r, g: g, id: id, creation: at.Format(layout), at: at, user: pick(r, demoUsers())}
+	c.user = pick(r, demoUsers())
+	w := c.w
+	*w = jw{b: buf}
 	w.open('{')
 	switch g.ct {
 	case "Audit.AzureActiveDirectory":
@@ -97,14 +120,21 @@ func (g *generation) appendRecord(buf []byte, n, j int) []byte {
 		c.general()
 	}
 	w.close('}')
-	return w.b
+	buf = w.b
+	w.b = nil
+	return buf
 }
 
 // head writes the common fields every record starts with.
 func (c *rec) head(op string, recordType int, resultStatus, userKey string, userType int, workload string) {
 	w := c.w
-	w.kstr("CreationTime", c.creation)
-	w.kstr("Id", c.id)
+	w.ktime("CreationTime", c.at, c.layout)
+	w.key("Id")
+	w.sep()
+	w.b = append(w.b, '"')
+	w.b = appendGUID(w.b, c.idHi, c.idLo)
+	w.b = append(w.b, '"')
+	w.need = true
 	w.kstr("Operation", op)
 	w.kstr("OrganizationId", c.g.org)
 	w.knum("RecordType", recordType)
@@ -117,29 +147,55 @@ func (c *rec) head(op string, recordType int, resultStatus, userKey string, user
 	w.kstr("Workload", workload)
 }
 
-// ip returns a client address in the shapes seen live: IPv4, IPv6, and
-// either with a port.
-func (c *rec) ip() string {
-	r := c.r
-	v4 := func() string {
-		return strings.Join([]string{pick(r, []string{"203.0.113", "198.51.100", "52.169.12", "40.126.32", "192.0.2"}), strconv.Itoa(1 + r.intn(254))}, ".")
+var ipv4Nets = []string{"203.0.113", "198.51.100", "52.169.12", "40.126.32", "192.0.2"}
+
+// kip writes a client address under key k in the shapes seen live (IPv4,
+// IPv6, either with a port) and returns the address's span in w.b.
+func (c *rec) kip(k string) (from, to int) {
+	w, r := c.w, c.r
+	w.key(k)
+	w.sep()
+	w.b = append(w.b, '"')
+	from = len(w.b)
+	x := r.intn(20) // 0–11 v4, 12–15 v6, 16–17 v4:port, 18–19 [v6]:port
+	if x >= 18 {
+		w.b = append(w.b, '[')
 	}
-	v6 := func() string {
-		return string(appendHex(appendHex([]byte("2a01:111:f400:"), r.next(), 4), r.next(), 4)) + "::" + strconv.FormatUint(r.next()%0xffff, 16)
+	if x >= 12 && x < 16 || x >= 18 {
+		w.b = append(w.b, "2a01:111:f400:"...)
+		w.b = appendHex(w.b, r.next(), 4)
+		w.b = append(w.b, ':')
+		w.b = appendHex(w.b, r.next(), 4)
+		w.b = append(w.b, "::"...)
+		w.b = strconv.AppendUint(w.b, 1+r.next()%0xfffe, 16)
+	} else {
+		w.b = append(w.b, pick(r, ipv4Nets)...)
+		w.b = append(w.b, '.')
+		w.b = strconv.AppendInt(w.b, int64(1+r.intn(254)), 10)
 	}
-	switch x := r.intn(20); {
-	case x < 12:
-		return v4()
-	case x < 16:
-		return v6()
-	case x < 18:
-		return v4() + ":" + strconv.Itoa(1024+r.intn(60000))
-	default:
-		return "[" + v6() + "]:" + strconv.Itoa(1024+r.intn(60000))
+	if x >= 18 {
+		w.b = append(w.b, ']')
 	}
+	if x >= 16 {
+		w.b = append(w.b, ':')
+		w.b = strconv.AppendInt(w.b, int64(1024+r.intn(60000)), 10)
+	}
+	to = len(w.b)
+	w.b = append(w.b, '"')
+	w.need = true
+	return from, to
 }
 
-func (c *rec) guid() string { return c.r.guid() }
+// kguid writes a fresh random GUID under key k without allocating.
+func (c *rec) kguid(k string) {
+	w := c.w
+	w.key(k)
+	w.sep()
+	w.b = append(w.b, '"')
+	w.b = appendGUID(w.b, c.r.next(), c.r.next())
+	w.b = append(w.b, '"')
+	w.need = true
+}
 
 // appAccessContext writes the optional AppAccessContext object.
 func (c *rec) appAccessContext() {
@@ -147,12 +203,12 @@ func (c *rec) appAccessContext() {
 	app := pick(c.r, apps)
 	w.key("AppAccessContext")
 	w.open('{')
-	w.kstr("AADSessionId", c.guid())
-	w.kstr("APIId", c.guid())
+	c.kguid("AADSessionId")
+	c.kguid("APIId")
 	w.kstr("ClientAppId", app.id)
 	w.kstr("ClientAppName", app.name)
-	w.kstr("CorrelationId", c.guid())
-	w.kstr("IssuedAtTime", c.at.Add(-time.Duration(c.r.intn(3600))*time.Second).Format("2006-01-02T15:04:05"))
+	c.kguid("CorrelationId")
+	w.ktime("IssuedAtTime", c.at.Add(-time.Duration(c.r.intn(3600))*time.Second), "2006-01-02T15:04:05")
 	w.kstr("UniqueTokenId", string(appendHex(nil, c.r.next(), 16))+"AA")
 	w.close('}')
 }
@@ -167,9 +223,8 @@ func (c *rec) aad() {
 			op, status = "UserLoginFailed", "Failed"
 		}
 		app := pick(r, apps)
-		ip := c.ip()
 		c.head(op, 15, status, c.user.aadID, 0, "AzureActiveDirectory")
-		w.kstr("ClientIP", ip)
+		ipFrom, ipTo := c.kip("ClientIP")
 		w.kstr("ObjectId", app.id)
 		w.kstr("UserId", c.user.upn)
 		w.knum("AzureActiveDirectoryEventType", 1)
@@ -195,9 +250,14 @@ func (c *rec) aad() {
 		w.close('}')
 		w.close(']')
 		w.kstr("ActorContextId", tenant)
-		w.kstr("ActorIpAddress", ip)
-		w.kstr("InterSystemsId", c.guid())
-		w.kstr("IntraSystemId", c.guid())
+		w.key("ActorIpAddress")
+		w.sep()
+		w.b = append(w.b, '"')
+		w.b = append(w.b, w.b[ipFrom:ipTo]...) // the same address again
+		w.b = append(w.b, '"')
+		w.need = true
+		c.kguid("InterSystemsId")
+		c.kguid("IntraSystemId")
 		w.kstr("SupportTicketId", "")
 		w.key("Target")
 		w.open('[')
@@ -212,7 +272,7 @@ func (c *rec) aad() {
 			"OS", pick(r, []string{"Windows 10", "Windows 11", "MacOs", "Ios", "Android"}),
 			"BrowserType", pick(r, []string{"Edge", "Chrome", "Safari", "Firefox"}),
 			"IsCompliant", pick(r, []string{"True", "False"}),
-			"SessionId", c.guid())
+			"SessionId", c.r.guid())
 		if failed {
 			w.kstr("ErrorNumber", pick(r, []string{"50126", "50053", "50074"})) // a number as a string
 			w.kstr("LogonError", pick(r, []string{"InvalidUserNameOrPassword", "IdsLocked", "UserStrongAuthClientAuthNRequired"}))
@@ -227,7 +287,7 @@ func (c *rec) aad() {
 	if r.chance(0.6) {
 		w.klit("ClientIP", "null") // Entra directory events often carry no client IP
 	} else {
-		w.kstr("ClientIP", c.ip())
+		c.kip("ClientIP")
 	}
 	w.kstr("ObjectId", target.upn)
 	w.kstr("UserId", c.user.upn)
@@ -256,8 +316,8 @@ func (c *rec) aad() {
 	w.close('}')
 	w.close(']')
 	w.kstr("ActorContextId", tenant)
-	w.kstr("InterSystemsId", c.guid())
-	w.kstr("IntraSystemId", c.guid())
+	c.kguid("InterSystemsId")
+	c.kguid("IntraSystemId")
 	w.kstr("SupportTicketId", "")
 	w.key("Target")
 	w.open('[')
@@ -279,7 +339,7 @@ func (c *rec) exchange() {
 	switch x := r.intn(4); {
 	case x < 2:
 		c.head("MailItemsAccessed", 50, "Succeeded", c.user.puid, 0, "Exchange")
-		w.kstr("ClientIP", c.ip())
+		c.kip("ClientIP")
 		w.kstr("UserId", c.user.upn)
 		c.appAccessContext()
 		w.kstr("ClientInfoString", "Client=OWA;Action=ViaProxy;"+pick(r, userAgents))
@@ -287,12 +347,12 @@ func (c *rec) exchange() {
 		w.kstr("InternalLogonType", "0")
 		w.knum("LogonType", 0)
 		w.kstr("LogonUserSid", "S-1-5-21-"+strconv.Itoa(1000000+r.intn(9000000))+"-"+strconv.Itoa(r.intn(99999)))
-		w.kstr("MailboxGuid", c.guid())
+		c.kguid("MailboxGuid")
 		w.kstr("MailboxOwnerUPN", c.user.upn)
 		w.nameValues("OperationProperties", "Name", "Value", "MailAccessType", pick(r, []string{"Bind", "Sync"}), "IsThrottled", "False")
 		w.kstr("OrganizationName", "contoso.onmicrosoft.com")
 		w.kstr("OriginatingServer", server+" (15.20.8182.017)")
-		w.kstr("SessionId", c.guid())
+		c.kguid("SessionId")
 		w.key("Folders")
 		w.open('[')
 		w.open('{')
@@ -313,14 +373,14 @@ func (c *rec) exchange() {
 	case x < 3:
 		op := pick(r, []string{"Send", "SoftDelete", "MoveToDeletedItems", "Update"})
 		c.head(op, 2, "Succeeded", c.user.puid, 0, "Exchange")
-		w.kstr("ClientIP", c.ip())
+		c.kip("ClientIP")
 		w.kstr("ObjectId", "")
 		w.kstr("UserId", c.user.upn)
 		c.appAccessContext()
 		w.kstr("ClientInfoString", "Client=MSExchangeRPC")
 		w.kbool("ExternalAccess", false)
 		w.knum("LogonType", 0)
-		w.kstr("MailboxGuid", c.guid())
+		c.kguid("MailboxGuid")
 		w.kstr("MailboxOwnerUPN", c.user.upn)
 		w.kstr("OrganizationName", "contoso.onmicrosoft.com")
 		w.kstr("OriginatingServer", server+" (15.20.8182.017)\r\n")
@@ -344,7 +404,7 @@ func (c *rec) exchange() {
 		}
 		c.head(op, 1, pick(r, []string{"True", "True", "True", "False"}), c.user.puid, userType, "Exchange")
 		if r.chance(0.5) {
-			w.kstr("ClientIP", c.ip())
+			c.kip("ClientIP")
 		} else {
 			w.kstr("ClientIP", "")
 		}
@@ -359,7 +419,7 @@ func (c *rec) exchange() {
 			"Identity", target.upn,
 			"ForwardingSmtpAddress", "smtp:"+strings.SplitN(target.upn, "@", 2)[0]+"@fabrikam.example",
 			"DeliverToMailboxAndForward", "True")
-		w.kstr("SessionId", c.guid())
+		c.kguid("SessionId")
 	}
 }
 
@@ -368,7 +428,7 @@ func (c *rec) sharePoint() {
 	workload, site := "SharePoint", "https://contoso.sharepoint.com/sites/"+pick(r, siteNames)+"/"
 	if r.chance(0.3) {
 		workload = "OneDrive"
-		site = "https://contoso-my.sharepoint.com/personal/" + strings.NewReplacer(".", "_", "@", "_").Replace(c.user.upn) + "/"
+		site = "https://contoso-my.sharepoint.com/personal/" + personalSite.Replace(c.user.upn) + "/"
 	}
 	file := pick(r, fileNames)
 	ext := file[strings.LastIndexByte(file, '.')+1:]
@@ -393,21 +453,21 @@ func (c *rec) sharePoint() {
 		userID, userType = "app@sharepoint", 5
 	}
 	c.head(op, recordType, "", userKey, userType, workload)
-	w.kstr("ClientIP", c.ip())
+	c.kip("ClientIP")
 	w.kstr("ObjectId", site+folder+"/"+file)
 	w.kstr("UserId", userID)
 	if r.chance(0.3) {
 		w.knum("Scope", pick(r, []int{0, 0, 0, 1}))
 	}
 	c.appAccessContext()
-	w.kstr("CorrelationId", c.guid())
+	c.kguid("CorrelationId")
 	w.kstr("EventSource", "SharePoint")
 	w.kstr("ItemType", "File")
-	w.kstr("ListId", c.guid())
-	w.kstr("ListItemUniqueId", c.guid())
-	w.kstr("Site", c.guid())
+	c.kguid("ListId")
+	c.kguid("ListItemUniqueId")
+	c.kguid("Site")
 	w.kstr("UserAgent", pick(r, userAgents))
-	w.kstr("WebId", c.guid())
+	c.kguid("WebId")
 	w.kbool("HighPriorityMediaProcessing", false)
 	w.kstr("SourceFileExtension", ext)
 	w.kstr("SiteUrl", site)
@@ -433,9 +493,9 @@ func (c *rec) general() {
 		op := pick(r, []string{"TeamsSessionStarted", "TeamsSessionStarted", "MemberAdded", "TeamCreated", "ChannelAdded", "MeetingDetail"})
 		team := pick(r, teamNames)
 		c.head(op, 25, "Succeeded", c.user.aadID, 0, "MicrosoftTeams")
-		w.kstr("ClientIP", c.ip())
+		c.kip("ClientIP")
 		w.kstr("UserId", c.user.upn)
-		w.kstr("AADGroupId", c.guid())
+		c.kguid("AADGroupId")
 		w.kstr("CommunicationType", pick(r, []string{"Team", "GroupChat", "OneOnOne"}))
 		w.key("Members")
 		w.open('[')
@@ -460,11 +520,11 @@ func (c *rec) general() {
 			w.close('}')
 		}
 		w.close(']')
-		w.kstr("DeviceId", c.guid())
+		c.kguid("DeviceId")
 	case x < 8:
 		op := pick(r, []string{"ViewReport", "ExportReport", "ViewDashboard"})
 		c.head(op, 20, "", c.user.aadID, 0, "PowerBI")
-		w.kstr("ClientIP", c.ip())
+		c.kip("ClientIP")
 		w.kstr("ObjectId", pick(r, []string{"Sales Overview", "Finance KPIs", "Ops Daily"}))
 		w.kstr("UserId", c.user.upn)
 		w.kstr("UserAgent", pick(r, userAgents))
@@ -473,17 +533,17 @@ func (c *rec) general() {
 		w.kstr("WorkSpaceName", pick(r, teamNames))
 		w.kstr("DatasetName", "Sales")
 		w.kstr("ReportName", "Sales Overview")
-		w.kstr("CapacityId", c.guid())
-		w.kstr("WorkspaceId", c.guid())
-		w.kstr("ReportId", c.guid())
+		c.kguid("CapacityId")
+		c.kguid("WorkspaceId")
+		c.kguid("ReportId")
 		w.kbool("IsSuccess", true)
-		w.kstr("RequestId", c.guid())
-		w.kstr("ActivityId", c.guid())
+		c.kguid("RequestId")
+		c.kguid("ActivityId")
 		w.kstr("DistributionMethod", "Workspace")
 		w.kstr("ConsumptionMethod", "Power BI Web")
 	default:
 		c.head("CopilotInteraction", 261, "", c.user.aadID, 0, "Copilot")
-		w.kstr("ClientIP", c.ip())
+		c.kip("ClientIP")
 		w.kstr("UserId", c.user.upn)
 		w.key("CopilotEventData")
 		w.open('{')
@@ -510,7 +570,7 @@ func (c *rec) general() {
 		w.open('{')
 		w.kstr("Action", "Read")
 		w.kstr("Name", pick(r, fileNames))
-		w.kstr("SensitivityLabelId", c.guid())
+		c.kguid("SensitivityLabelId")
 		w.close('}')
 		w.close(']')
 		w.close('}')
@@ -535,7 +595,7 @@ func (c *rec) dlp() {
 	if r.chance(0.5) {
 		w.klit("ClientIP", "null")
 	} else {
-		w.kstr("ClientIP", c.ip())
+		c.kip("ClientIP")
 	}
 	msgID := "<" + string(appendHex(nil, r.next(), 16)) + "@contoso.onmicrosoft.com>"
 	file := pick(r, fileNames)
@@ -545,11 +605,11 @@ func (c *rec) dlp() {
 		w.kstr("ObjectId", "https://contoso.sharepoint.com/sites/Finance/Shared Documents/"+file)
 	}
 	w.kstr("UserId", c.user.upn)
-	w.kstr("IncidentId", c.guid())
+	c.kguid("IncidentId")
 	w.key("PolicyDetails")
 	w.open('[')
 	w.open('{')
-	w.kstr("PolicyId", c.guid())
+	c.kguid("PolicyId")
 	w.kstr("PolicyName", pick(r, policyName))
 	w.key("Rules")
 	w.open('[')
@@ -574,8 +634,8 @@ func (c *rec) dlp() {
 	w.close('}')
 	w.close(']')
 	w.close('}')
-	w.kstr("ManagementRuleId", c.guid())
-	w.kstr("RuleId", c.guid())
+	c.kguid("ManagementRuleId")
+	c.kguid("RuleId")
 	w.kstr("RuleMode", "Enable")
 	w.kstr("RuleName", "Low volume of content detected "+st.name)
 	w.kstr("Severity", pick(r, []string{"Low", "Medium", "High"}))
@@ -598,25 +658,25 @@ func (c *rec) dlp() {
 		w.kstr("From", c.user.upn)
 		w.kstr("MessageID", msgID)
 		w.knum("RecipientCount", 1)
-		w.kstr("Sent", c.at.Add(-time.Minute).Format("2006-01-02T15:04:05"))
+		w.ktime("Sent", c.at.Add(-time.Minute), "2006-01-02T15:04:05")
 		w.kstr("Subject", pick(r, subjects))
 		w.key("To")
 		w.open('[')
 		w.str(to.upn)
 		w.close(']')
-		w.kstr("UniqueID", c.guid())
+		c.kguid("UniqueID")
 		w.close('}')
 	} else {
 		w.key("SharePointMetaData")
 		w.open('{')
-		w.kstr("FileID", c.guid())
+		c.kguid("FileID")
 		w.kstr("FileName", file)
 		w.kstr("FilePathUrl", "https://contoso.sharepoint.com/sites/Finance/Shared Documents/"+file)
 		w.kstr("From", c.user.upn)
-		w.kstr("ItemCreationTime", c.at.Add(-72*time.Hour).Format("2006-01-02T15:04:05"))
-		w.kstr("SiteCollectionGuid", c.guid())
+		w.ktime("ItemCreationTime", c.at.Add(-72*time.Hour), "2006-01-02T15:04:05")
+		c.kguid("SiteCollectionGuid")
 		w.kstr("SiteCollectionUrl", "https://contoso.sharepoint.com/sites/Finance")
-		w.kstr("UniqueID", c.guid())
+		c.kguid("UniqueID")
 		w.close('}')
 	}
 }
