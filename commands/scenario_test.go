@@ -37,6 +37,11 @@ type scenario struct {
 		Fault      string  `json:"fault"`
 		RetryAfter float64 `json:"retryAfter"` // seconds, for "429"
 	} `json:"faults"`
+	// Apps are registered with the emulator's token endpoint (for "real" auth).
+	Apps []struct {
+		ClientID string `json:"clientId"`
+		Secret   string `json:"secret"`
+	} `json:"apps"`
 	// Auth is "static" (default: a token minted by the emulator for Tenant)
 	// or "real" (the production token source, configured by the envelope's
 	// params pointed at {{EMULATOR}}).
@@ -102,6 +107,9 @@ func applyScenario(t *testing.T, raw []byte, fake *clock.Fake, deps *Deps) strin
 	}
 	for _, f := range sc.Faults {
 		srv.FailNext(f.Endpoint, f.N, faultNamed(t, f.Fault, f.RetryAfter))
+	}
+	for _, a := range sc.Apps {
+		srv.RegisterApp(activitytest.App{TenantID: sc.Tenant, ClientID: a.ClientID, Secret: a.Secret})
 	}
 	base := srv.Client().Transport
 	deps.HTTPClient = func(p *params.Params) *http.Client {
