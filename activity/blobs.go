@@ -179,7 +179,7 @@ func (d *blobDecoder) fill() error {
 }
 
 func (d *blobDecoder) truncated(what string) error {
-	return &ContentError{ContentID: d.id, Reason: fmt.Sprintf("the body ended %s after %d records (truncated JSON)", what, d.records), Truncated: true}
+	return &ContentError{ContentID: d.id, Reason: fmt.Sprintf("the body ended %s after %d complete record(s) (truncated JSON)", what, d.records), Truncated: true}
 }
 
 // next returns the next record, or io.EOF after the closing ']'.

@@ -341,7 +341,7 @@ func TestPagingLoopDetected(t *testing.T) {
 	f.srv.SetPagingLoop(true)
 	f.addBlobs(7, 1)
 	_, err := f.listAndDownload(t)
-	if err == nil || !strings.Contains(err.Error(), "twice") {
+	if err == nil || !strings.Contains(err.Error(), "endless loop") {
 		t.Fatalf("err = %v", err)
 	}
 	if n := f.srv.Count("subscriptions/content"); n > 5 {

@@ -120,7 +120,7 @@ func (c *Client) listPages(ctx context.Context, contentType string, start, end t
 			return all, nil
 		}
 		if seen[next] {
-			return all, fmt.Errorf("list content %s: the API returned the next-page link %q twice; stopping to avoid an endless loop", contentType, next)
+			return all, fmt.Errorf("list content %s: the API sent back an earlier next-page link after page %d; stopping to avoid an endless loop (run the command again, or narrow the time range)", contentType, page)
 		}
 		if page >= maxPages {
 			return all, errors.New("list content " + contentType + ": more than 10000 pages; stopping")

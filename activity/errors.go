@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 )
 
@@ -192,6 +193,8 @@ func (e *ContentError) Error() string {
 	return fmt.Sprintf("content blob %s is unusable: %s", e.ContentID, e.Reason)
 }
 
+var htmlTag = regexp.MustCompile(`<[^>]*>`)
+
 // parseAPIError builds an *APIError from a non-2xx response body.
 func parseAPIError(op, contentType string, status int, body []byte) *APIError {
 	e := &APIError{Op: op, ContentType: contentType, Status: status}
@@ -206,8 +209,13 @@ func parseAPIError(op, contentType string, status int, body []byte) *APIError {
 		e.Message = strings.TrimSpace(env.Error.Message)
 		return e
 	}
-	// Not the documented shape: keep a short, single-line snippet.
-	s := strings.Join(strings.Fields(string(body)), " ")
+	// Not the documented shape (a gateway's HTML or text page): keep a
+	// short, single-line snippet of its text.
+	text := string(body)
+	if strings.Contains(text, "<") {
+		text = htmlTag.ReplaceAllString(text, " ")
+	}
+	s := strings.Join(strings.Fields(text), " ")
 	if len(s) > 300 {
 		s = s[:300] + "…"
 	}

@@ -18,7 +18,7 @@ func testModule(ctx context.Context, env *Env) (*Result, error) {
 
 	// 1. Configuration (params already decoded; check what only fetch reads).
 	if _, err := p.FirstFetch(); err != nil {
-		return nil, fmt.Errorf("step 1 of 3 (configuration) failed: %v. Fix the parameter and test again.", err)
+		return nil, fmt.Errorf("step 1 of 3 (configuration) failed: %s. Fix the parameter and test again.", sentence(err))
 	}
 	var fetchTypes []string
 	for _, raw := range p.ContentTypesToFetch {
@@ -38,7 +38,7 @@ func testModule(ctx context.Context, env *Env) (*Result, error) {
 		_, err = ts.Token(ctx)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("step 2 of 3 (getting an access token) failed: %v. Check the credentials parameters (see the Help tab); if a refresh token or authorization code has expired, run ms-management-activity-auth-reset and authorize again.", err)
+		return nil, fmt.Errorf("step 2 of 3 (getting an access token) failed: %s. Check the credentials parameters (see the Help tab); if a refresh token or authorization code has expired, run ms-management-activity-auth-reset and authorize again.", sentence(err))
 	}
 
 	// 3. The API.
@@ -48,7 +48,7 @@ func testModule(ctx context.Context, env *Env) (*Result, error) {
 	}
 	subs, err := c.ListSubscriptions(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("step 3 of 3 (listing subscriptions) failed: %v. Check base_url, the app's ActivityFeed.Read permission and the tenant.", err)
+		return nil, fmt.Errorf("step 3 of 3 (listing subscriptions) failed: %s. Check base_url, the app's ActivityFeed.Read permission and the tenant.", sentence(err))
 	}
 	if p.IsFetch && len(fetchTypes) > 0 {
 		enabled := map[string]bool{}
@@ -68,4 +68,9 @@ func testModule(ctx context.Context, env *Env) (*Result, error) {
 		}
 	}
 	return &Result{Entries: []xcontext.Entry{xcontext.Text("ok")}}, nil
+}
+
+// sentence is err's message without its final period, to go on with ". ".
+func sentence(err error) string {
+	return strings.TrimRight(err.Error(), ". ")
 }
