@@ -57,9 +57,9 @@ def main():
         demisto.setIntegrationContext(out['integrationContext'])
     notes = [e.get('Contents') for e in entries if e.get('Type') == 11]
     last_run = out.get('lastRun') if isinstance(out.get('lastRun'), dict) else None
-    if last_run:
-        diagnostics = last_run.get('diagnostics') or last_run.get('warnings') or []
-        notes += diagnostics if isinstance(diagnostics, list) else [diagnostics]
+    diagnostics = (last_run or {}).get('diagnostics')  # fetch: {"warnings": [...], "error": "...", ...}
+    if isinstance(diagnostics, dict):
+        notes += [m for m in (diagnostics.get('warnings') or []) + [diagnostics.get('error')] if m and m not in notes]
     health(notes)
     if command != FETCH:
         for entry in entries:
