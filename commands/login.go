@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"errors"
+	"regexp"
 	"strings"
 
 	"github.com/secops-go/ms-management-activity/auth"
@@ -34,6 +35,12 @@ func generateLoginURL(_ context.Context, env *Env) (*Result, error) {
 	if len(missing) > 0 {
 		return nil, errors.New("Please make sure you entered the Authorization configuration correctly. Missing: " + strings.Join(missing, ", "))
 	}
+	if !looksLikeTenant(p.TokenOrTenant) {
+		// Typically the Cortex XSOAR application's token left in the field
+		// after switching to self-deployed mode: it must not end up in a
+		// URL, and the sign-in would fail anyway. The value is not echoed.
+		return nil, errors.New("The Token or Tenant ID parameter does not look like a tenant ID: in self-deployed mode it must be the Entra ID tenant ID (a GUID such as 12345678-90ab-cdef-1234-567890abcdef) or a verified domain (such as contoso.onmicrosoft.com).")
+	}
 	cloud := auth.CloudFor(p.BaseURL, p.AuthorityURL, p.ResourceURL)
 	u := auth.AuthorizeURL(cloud, p.TokenOrTenant, p.ClientID, p.RedirectURI)
 	md := "### Authorization instructions\n" +
@@ -44,3 +51,8 @@ func generateLoginURL(_ context.Context, env *Env) (*Result, error) {
 		"and paste it in your instance configuration under the **Authorization code** parameter.\n"
 	return &Result{Entries: []xcontext.Entry{xcontext.Markdown(md)}}, nil
 }
+
+// tenantPattern is a tenant GUID or a domain name.
+var tenantPattern = regexp.MustCompile(`^(?i:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})$`)
+
+func looksLikeTenant(s string) bool { return tenantPattern.MatchString(s) }
