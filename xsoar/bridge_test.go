@@ -2,6 +2,7 @@ package xsoar
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -254,7 +255,9 @@ func (h *harness) run(t *testing.T, in input, env ...string) *bridgeRun {
 			envList = append(envList, k+"="+v)
 		}
 	}
-	cmd := exec.Command(h.python, filepath.Join(h.dir, "integration.py"))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, h.python, filepath.Join(h.dir, "integration.py"))
 	cmd.Dir = dir
 	cmd.Env = envList
 	var stderr bytes.Buffer
