@@ -139,3 +139,29 @@ func TestLoginURLToAuthCode(t *testing.T) {
 // tenantGUID is the emulated tenant of these tests: generate-login-url
 // accepts only a GUID or a domain as the tenant.
 const tenantGUID = "8a1b2c3d-0000-4000-8000-00000000abcd"
+
+// A token revoked while cached: the API answers 401, the token source
+// refreshes exactly once, the command succeeds and stores the new token.
+func TestUnauthorizedRefreshesOnce(t *testing.T) {
+	for _, flow := range []string{"client_credentials", "oproxy"} {
+		t.Run(flow, func(t *testing.T) {
+			a := newAuthRun(t)
+			p, counter := a.srv.ClientCredentialsParams(tenantGUID), "token"
+			if flow == "oproxy" {
+				p, counter = a.srv.OproxyParams(tenantGUID), "oproxy"
+			}
+			a.run(CmdListSubscriptions, p)
+			a.srv.RevokeTokens()
+			if out := a.run(CmdListSubscriptions, p); out.IntegrationContext == nil {
+				t.Fatal("the refreshed token was not stored")
+			}
+			if a.srv.Count(counter) != 2 {
+				t.Fatalf("requests = %d, want 2", a.srv.Count(counter))
+			}
+			a.run(CmdListSubscriptions, p)
+			if a.srv.Count(counter) != 2 {
+				t.Fatal("the refreshed token was not reused")
+			}
+		})
+	}
+}
