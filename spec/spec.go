@@ -11,10 +11,12 @@ import (
 
 // Integration is the part of integration.yml the executable uses.
 type Integration struct {
-	ID            struct{ ID string `yaml:"id"` } `yaml:"commonfields"`
-	Name          string                         `yaml:"name"`
-	Description   string                         `yaml:"description"`
-	Configuration []Param                        `yaml:"configuration"`
+	ID struct {
+		ID string `yaml:"id"`
+	} `yaml:"commonfields"`
+	Name          string  `yaml:"name"`
+	Description   string  `yaml:"description"`
+	Configuration []Param `yaml:"configuration"`
 	Script        struct {
 		Script      string    `yaml:"script"`
 		Type        string    `yaml:"type"`
