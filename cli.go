@@ -99,8 +99,13 @@ func (e *usageError) Error() string { return e.msg }
 type human struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
-	secrets        *redact.Set
-	logLevel       string
+	// secrets is the run's redaction set, shared with the dispatcher (it
+	// also holds IDs such as the tenant, redacted from logs and errors).
+	secrets *redact.Set
+	// envSecrets holds only the secrets taken from MSMA_* variables: they
+	// are blanked from everything printed, output included.
+	envSecrets *redact.Set
+	logLevel   string
 
 	// stdoutTTY selects rendered tables (else verbatim markdown); stderrTTY
 	// enables progress; width is the terminal's width (0: 100).
@@ -534,9 +539,9 @@ func (h *human) fail(err error, code int) int {
 	if errors.As(err, &ue) {
 		hint = ue.hint
 	}
-	fmt.Fprintf(h.stderr, "Error: %s\n", h.secrets.String(msg))
+	fmt.Fprintf(h.stderr, "Error: %s\n", h.envSecrets.String(msg))
 	if hint != "" {
-		fmt.Fprintf(h.stderr, "Hint: %s\n", h.secrets.String(hint))
+		fmt.Fprintf(h.stderr, "Hint: %s\n", h.envSecrets.String(hint))
 	}
 	return code
 }
@@ -577,6 +582,7 @@ func (h *human) execute(ctx context.Context, argv []string) (*commands.Output, i
 		return nil, h.fail(err, commands.ExitBadEnvelope)
 	}
 	h.secrets.Add(envSecrets...)
+	h.envSecrets.Add(envSecrets...)
 	lastRun, ictx, err := loadState(o.stateDir)
 	if err != nil {
 		return nil, h.fail(err, commands.ExitBadEnvelope)
@@ -595,9 +601,9 @@ func (h *human) execute(ctx context.Context, argv []string) (*commands.Output, i
 		if err != nil {
 			return out, h.fail(fmt.Errorf("writing the result: %w", err), commands.ExitFailed)
 		}
-		io.WriteString(h.stdout, h.secrets.String(string(b))+"\n")
+		io.WriteString(h.stdout, h.envSecrets.String(string(b))+"\n")
 	} else {
-		io.WriteString(h.stdout, h.secrets.String(h.render(h.humanReadable(full, out))))
+		io.WriteString(h.stdout, h.envSecrets.String(h.render(h.humanReadable(full, out))))
 	}
 	for _, e := range out.Results {
 		if e.Type == 4 {
@@ -689,19 +695,62 @@ func incidentsMarkdown(inc []commands.Incident) string {
 	return b.String()
 }
 
-// lastRunMarkdown summarizes the new lastRun: one row per leaf field (nested
-// objects flattened as a › b), long values shortened; the whole is in
-// lastRun.json, or printed by --json.
+// lastRunMarkdown summarizes the new lastRun for a person: per content
+// type, where the next fetch continues and what this run did (from the
+// diagnostics), then any warnings. An unfamiliar shape is shown field by
+// field. The whole object is in lastRun.json (--state) or --json.
 func lastRunMarkdown(lr any) string {
-	var m map[string]any
-	b, _ := json.Marshal(lr)
-	_ = json.Unmarshal(b, &m)
 	var sb strings.Builder
-	sb.WriteString("### lastRun (where the next fetch continues)\n")
-	if len(m) == 0 {
-		sb.WriteString("**No entries.**\n")
-		return sb.String()
+	sb.WriteString("### lastRun: where the next fetch continues\n")
+	raw, _ := json.Marshal(lr)
+	var v struct {
+		Version int `json:"version"`
+		Streams map[string]struct {
+			Cursor   string            `json:"cursor"`
+			From     string            `json:"from"`
+			Partials []json.RawMessage `json:"partials"`
+		} `json:"streams"`
+		Diagnostics struct {
+			Streams map[string]struct {
+				Incidents  int `json:"incidents"`
+				Duplicates int `json:"duplicate_records"`
+				Skipped    int `json:"blobs_skipped"`
+			} `json:"streams"`
+			Warnings []string `json:"warnings"`
+			Error    string   `json:"error"`
+		} `json:"diagnostics"`
 	}
+	if json.Unmarshal(raw, &v) != nil || v.Version == 0 || len(v.Streams) == 0 {
+		return sb.String() + flatLastRun(raw)
+	}
+	cts := make([]string, 0, len(v.Streams))
+	for ct := range v.Streams {
+		cts = append(cts, ct)
+	}
+	sort.Strings(cts)
+	sb.WriteString("|content type|cursor|next listing from|partly delivered blobs|incidents|duplicates skipped|\n|---|---|---|---|---|---|\n")
+	for _, ct := range cts {
+		st, d := v.Streams[ct], v.Diagnostics.Streams[ct]
+		fmt.Fprintf(&sb, "| %s | %s | %s | %d | %s | %s |\n", mdCell(ct), mdCell(st.Cursor), mdCell(st.From), len(st.Partials),
+			progress.Thousands(d.Incidents), progress.Thousands(d.Duplicates))
+	}
+	for _, w := range v.Diagnostics.Warnings {
+		fmt.Fprintf(&sb, "\n**Warning:** %s\n", w)
+	}
+	if v.Diagnostics.Error != "" {
+		fmt.Fprintf(&sb, "\n**Error:** %s\n", v.Diagnostics.Error)
+	}
+	return sb.String()
+}
+
+// flatLastRun shows any lastRun object one leaf field per row.
+func flatLastRun(raw []byte) string {
+	var m map[string]any
+	_ = json.Unmarshal(raw, &m)
+	if len(m) == 0 {
+		return "**No entries.**\n"
+	}
+	var sb strings.Builder
 	sb.WriteString("|field|value|\n|---|---|\n")
 	var walk func(prefix string, v any, depth int)
 	walk = func(prefix string, v any, depth int) {
@@ -788,7 +837,7 @@ func newHuman(stdout, stderr io.Writer, getenv func(string) string, level string
 		// People read stderr: only warnings and errors unless asked.
 		level = "warn"
 	}
-	h := &human{stdout: stdout, stderr: stderr, getenv: getenv, logLevel: level, secrets: secrets}
+	h := &human{stdout: stdout, stderr: stderr, getenv: getenv, logLevel: level, secrets: secrets, envSecrets: &redact.Set{}}
 	h.stdoutTTY, h.width = isTerminal(stdout)
 	h.stderrTTY, _ = isTerminal(stderr)
 	return h

@@ -43,6 +43,11 @@ func seedDemoTenant(srv *activitytest.Server) *demoTenant {
 	}
 	g := activitytest.DemoGeneration()
 	g.Start = srv.Now().Add(-g.Span - g.Delay)
+	// The preset re-delivers records from any earlier blob, up to a day
+	// later; fetch recognizes a re-delivery within fetch_overlap (1 hour by
+	// default) of the first one. The demo re-delivers within that window
+	// itself (addLateBlob), where the service does it in practice.
+	g.DuplicateFraction = 0
 	gen := srv.Generate(d.tenant, g)
 	d.records, d.blobs = gen.Records, gen.Blobs
 	srv.RegisterApp(activitytest.App{TenantID: d.tenant, ClientID: d.clientID, Secret: d.secret})
@@ -67,7 +72,7 @@ func (d *demoTenant) paramsYAMLAt(url string, tls bool) string {
 	}
 	b.WriteString("content_types_to_fetch: [Audit.AzureActiveDirectory, Audit.Exchange, Audit.SharePoint, Audit.General]\n")
 	b.WriteString("first_fetch_delta: 1 day\n")
-	b.WriteString("max_fetch: 1000\n")
+	b.WriteString("max_fetch: 1500\n")
 	return b.String()
 }
 
@@ -137,8 +142,8 @@ func (h *human) demo(ctx context.Context, argv []string) int {
 
 The built-in emulator of the Office 365 Management Activity API is listening on %s, with a
 tenant holding %s audit records in %d content blobs over the last day (some blobs arrive late,
-some records are delivered twice, as in the real service). Each step below is a command you
-can type yourself; "ms-management-activity emulator" serves the same tenant.
+as in the real service). Each step below is a command you can type yourself;
+"ms-management-activity emulator" serves the same tenant.
 
 params.yml (the secret is in the environment: MSMA_CLIENT_SECRET):
 
@@ -161,13 +166,13 @@ params.yml (the secret is in the environment: MSMA_CLIENT_SECRET):
 		{"Subscribe to DLP events too", []string{"start-subscription", "content_type=DLP.All"}},
 		{"List Exchange admin operations of the last 24 hours (a record type filter)", []string{"list-content", "content_type=Audit.Exchange", "record_types_filter=ExchangeAdmin"}},
 		{"Fetch incidents: the first run starts from first_fetch_delta and stops at max_fetch", []string{"fetch-incidents"}},
-		{"Fetch again: the second run continues where the first stopped, and picks up a blob that arrived late", []string{"fetch-incidents"}},
+		{"Fetch again: the second run continues where the first stopped, up to now; it picks up a blob that arrived late and skips the three records that blob re-delivers", []string{"fetch-incidents"}},
 	}
 	var fetches [][]commands.Incident
 	var cursors []map[string]string
 	for i, st := range steps {
-		if i == len(steps)-1 {
-			addLateBlob(d)
+		if i == len(steps)-1 && len(fetches) > 0 {
+			addLateBlob(d, fetches[0])
 		}
 		argv := append(append([]string{}, st.argv...), flags...)
 		say(fmt.Sprintf("\n## %d. %s\n\n    $ %s\n\n", i+1, st.title, shown(argv)))
@@ -186,12 +191,17 @@ params.yml (the secret is in the environment: MSMA_CLIENT_SECRET):
 	return commands.ExitOK
 }
 
-// addLateBlob makes a content blob available now whose events happened
-// hours ago, as the service does when its pipeline lags: a fetch that only
-// listed content after its cursor would miss it.
-func addLateBlob(d *demoTenant) {
+// addLateBlob makes a content blob available half an hour ago whose events
+// happened earlier still, as the service does when its pipeline lags (a
+// fetch that only listed content after its cursor would miss it), and that
+// re-delivers the last three records of the previous fetch (which must not
+// become incidents twice).
+func addLateBlob(d *demoTenant, previous []commands.Incident) {
 	now := d.srv.Now()
 	var recs []json.RawMessage
+	for _, inc := range previous[max(0, len(previous)-3):] {
+		recs = append(recs, json.RawMessage(inc.RawJSON))
+	}
 	ops := []string{"New-InboxRule", "Set-Mailbox", "Add-MailboxPermission", "Set-TransportRule"}
 	for i := range 12 {
 		at := now.Add(-40*time.Minute + time.Duration(i)*time.Minute)

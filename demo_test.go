@@ -34,8 +34,10 @@ func TestDemo(t *testing.T) {
 		"$ ms-management-activity list-content content_type=Audit.Exchange record_types_filter=ExchangeAdmin",
 		"### Content for content type Audit.Exchange",
 		"more rows (", // long tables are shortened
-		"### Fetched 1,000 incidents",
+		"### Fetched 1,500 incidents",
 		"### lastRun",
+		"| Audit.Exchange | ", // the per-content-type position
+		"| 3 |\n",             // the late blob's three re-delivered records were skipped
 		"Records delivered more than once: **0**",
 		"|content type|cursor after fetch 1|cursor after fetch 2|",
 	} {

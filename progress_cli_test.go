@@ -32,9 +32,15 @@ func runCLIProgress(t *testing.T, env map[string]string, stderrTTY bool, argv ..
 // stdout is byte-identical either way, for every output mode.
 func TestProgressOnlyOnATerminal(t *testing.T) {
 	f := newEmulatorFixture(t, "yaml")
+	// A state folder holding a token, so that no run stores a new one
+	// (--json prints integrationContext when it changes).
+	state := t.TempDir()
+	if r := runCLIProgress(t, f.env, false, "test-module", "--params", f.params, "--state", state); r.code != 0 {
+		t.Fatalf("test-module: %+v", r)
+	}
 	for _, argv := range [][]string{
 		{"list-content", "content_type=Audit.General", "--params", f.params},
-		{"list-content", "content_type=Audit.SharePoint", "--json", "--params", f.params},
+		{"list-content", "content_type=Audit.SharePoint", "--json", "--params", f.params, "--state", state},
 	} {
 		quiet := runCLIProgress(t, f.env, false, argv...)
 		loud := runCLIProgress(t, f.env, true, argv...)
