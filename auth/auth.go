@@ -52,10 +52,10 @@ const (
 
 // Flow names, stored in the record and shown in debug logs.
 const (
-	FlowClientCredentials = "client_credentials"
-	FlowAuthCode          = "authorization_code"
-	FlowManagedIdentity   = "managed_identity"
-	FlowOproxy            = "oproxy"
+	flowClientCredentials = "client_credentials"
+	flowAuthCode          = "authorization_code"
+	flowManagedIdentity   = "managed_identity"
+	flowOproxy            = "oproxy"
 )
 
 // Misconfiguration messages, worded as the reference integration's where it
@@ -81,6 +81,17 @@ var resetCodes = map[int]bool{50173: true, 700082: true, 70008: true, 54005: tru
 
 // New returns the token source of the flow the params select. It validates
 // the configuration but makes no network call; the first Token call does.
+//
+// Selection, as the reference integration wires its params:
+//   - use_managed_identities: Azure managed identity (system-assigned, or
+//     user-assigned by managed_identities_client_id);
+//   - not self_deployed: the Cortex XSOAR application, through its broker;
+//   - self_deployed with an authorization code or a redirect URI: the
+//     delegated authorization-code flow, then refresh tokens;
+//   - self_deployed otherwise: client credentials.
+//
+// Self-deployed flows authenticate with the certificate when a thumbprint
+// and a private key are set, else with the client secret.
 func New(ctx context.Context, cfg Config) (TokenSource, error) {
 	if cfg.Params == nil {
 		return nil, errors.New("auth: no params")

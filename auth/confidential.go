@@ -47,9 +47,9 @@ func newConfidential(_ context.Context, cfg Config, cloud Cloud) (TokenSource, e
 	if !useCert && p.ClientSecret == "" {
 		return nil, errNoKeyOrCert
 	}
-	flow := FlowClientCredentials
+	flow := flowClientCredentials
 	if p.AuthCode != "" || p.RedirectURI != "" {
-		flow = FlowAuthCode
+		flow = flowAuthCode
 		if p.RedirectURI == "" {
 			return nil, errNoRedirectURI
 		}
@@ -76,7 +76,7 @@ func newConfidential(_ context.Context, cfg Config, cloud Cloud) (TokenSource, e
 	fp := fingerprint(flow, cloud.AuthorityHost, strings.ToLower(tenant), p.ClientID, cloud.Resource,
 		secretPart, thumbprintOrEmpty(useCert, p.CertificateThumbprint), keyOrEmpty(useCert, p.PrivateKey))
 	rec, found := loadRecord(cfg.Store, flow, fp, cfg.Logger)
-	if !found && flow == FlowAuthCode {
+	if !found && flow == flowAuthCode {
 		migrateRefreshToken(cfg.Store, &rec, cloud, tenant, p.ClientID)
 		if rec.Account != "" && p.AuthCode != "" {
 			// The reference redeemed this code already; sending it again
@@ -84,7 +84,7 @@ func newConfidential(_ context.Context, cfg Config, cloud Cloud) (TokenSource, e
 			rec.RedeemedCode = hashString(p.AuthCode)
 		}
 	}
-	if flow == FlowAuthCode && p.AuthCode == "" && rec.Account == "" {
+	if flow == flowAuthCode && p.AuthCode == "" && rec.Account == "" {
 		return nil, errNeedLogin
 	}
 
@@ -171,7 +171,7 @@ func (s *confidentialSource) Invalidate() {
 }
 
 func (s *confidentialSource) acquire(ctx context.Context) (confidential.AuthResult, error) {
-	if s.flow == FlowClientCredentials {
+	if s.flow == flowClientCredentials {
 		res, err := s.client.AcquireTokenByCredential(ctx, s.scopes)
 		return res, s.wrap(err)
 	}

@@ -36,12 +36,12 @@ func newManagedIdentity(cfg Config, cloud Cloud) (TokenSource, error) {
 	// The reference asks for "https://manage.office.com/" (with the slash);
 	// both forms name the same audience.
 	resource := cloud.Resource + "/"
-	fp := fingerprint(FlowManagedIdentity, p.ManagedIdentityID, resource)
-	rec, found := loadRecord(cfg.Store, FlowManagedIdentity, fp, cfg.Logger)
+	fp := fingerprint(flowManagedIdentity, p.ManagedIdentityID, resource)
+	rec, found := loadRecord(cfg.Store, flowManagedIdentity, fp, cfg.Logger)
 	if !found {
 		rec.AccessToken, rec.ExpiresOn = migratedAccess(cfg.Store, cfg.Clock.Now())
 	}
-	cfg.Logger.Debug("auth flow selected", "flow", FlowManagedIdentity, "user_assigned", p.ManagedIdentityID != "", "resource", resource, "cached", found)
+	cfg.Logger.Debug("auth flow selected", "flow", flowManagedIdentity, "user_assigned", p.ManagedIdentityID != "", "resource", resource, "cached", found)
 	return &managedSource{cfg: cfg, client: client, resource: resource, red: newRedactor(p), rec: rec}, nil
 }
 
@@ -66,7 +66,7 @@ func (s *managedSource) Token(ctx context.Context) (string, error) {
 	s.rec.ExpiresOn = res.ExpiresOn.Unix()
 	s.invalid = false
 	saveRecord(s.cfg.Store, s.rec)
-	s.cfg.Logger.Debug("access token acquired", "flow", FlowManagedIdentity, "expires_on", res.ExpiresOn.UTC().Format(time.RFC3339))
+	s.cfg.Logger.Debug("access token acquired", "flow", flowManagedIdentity, "expires_on", res.ExpiresOn.UTC().Format(time.RFC3339))
 	return res.AccessToken, nil
 }
 

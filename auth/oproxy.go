@@ -22,9 +22,9 @@ import (
 	"github.com/secops-go/ms-management-activity/params"
 )
 
-// OproxyAppName is the Cortex XSOAR application this integration's tokens
+// oproxyAppName is the Cortex XSOAR application this integration's tokens
 // are brokered for.
-const OproxyAppName = "ms-management-api"
+const oproxyAppName = "ms-management-api"
 
 // maxBackoffExponent caps the broker back-off at 2^6 = 64 s, as the
 // reference's "moderate retry mechanism" does.
@@ -70,13 +70,13 @@ func newOproxy(cfg Config) (TokenSource, error) {
 	if err != nil || (len(key) != 16 && len(key) != 24 && len(key) != 32) {
 		return nil, errors.New("The Key parameter is not a valid key of the Cortex XSOAR application: copy the Key exactly as the application showed it (base64 text).")
 	}
-	fp := fingerprint(FlowOproxy, broker, regID, p.ClientSecret, p.TokenOrTenant)
-	rec, found := loadRecord(cfg.Store, FlowOproxy, fp, cfg.Logger)
+	fp := fingerprint(flowOproxy, broker, regID, p.ClientSecret, p.TokenOrTenant)
+	rec, found := loadRecord(cfg.Store, flowOproxy, fp, cfg.Logger)
 	if !found {
 		_, _, rec.RefreshToken = legacyTokens(cfg.Store)
 		rec.AccessToken, rec.ExpiresOn = migratedAccess(cfg.Store, cfg.Clock.Now())
 	}
-	cfg.Logger.Debug("auth flow selected", "flow", FlowOproxy, "broker", broker, "cached", found)
+	cfg.Logger.Debug("auth flow selected", "flow", flowOproxy, "broker", broker, "cached", found)
 	s := &oproxySource{cfg: cfg, brokerU: broker, regID: regID, key: key, token: p.TokenOrTenant, red: newRedactor(p), rec: rec}
 	return s, nil
 }
@@ -119,7 +119,7 @@ func (s *oproxySource) Token(ctx context.Context) (string, error) {
 	s.rec.Failures, s.rec.NextRequest = 0, 0
 	s.invalid = false
 	saveRecord(s.cfg.Store, s.rec)
-	s.cfg.Logger.Debug("access token acquired", "flow", FlowOproxy, "expires_in", tok.ExpiresIn)
+	s.cfg.Logger.Debug("access token acquired", "flow", flowOproxy, "expires_in", tok.ExpiresIn)
 	return tok.AccessToken, nil
 }
 
@@ -146,7 +146,7 @@ func (s *oproxySource) obtain(ctx context.Context, now time.Time) (*oproxyToken,
 		return nil, err
 	}
 	body, _ := json.Marshal(map[string]any{
-		"app_name":        OproxyAppName,
+		"app_name":        oproxyAppName,
 		"registration_id": s.regID,
 		"encrypted_token": enc,
 		"scope":           nil,
