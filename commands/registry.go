@@ -22,7 +22,7 @@ const (
 func Registry() map[string]Handler {
 	return map[string]Handler{
 		CmdTestModule:        testModule,
-		CmdFetchIncidents:    notImplemented,
+		CmdFetchIncidents:    fetchIncidents,
 		CmdStartSubscription: startSubscription,
 		CmdStopSubscription:  stopSubscription,
 		CmdListSubscriptions: listSubscriptions,

@@ -24,6 +24,9 @@ const (
 	SafetyMargin = 15 * time.Minute
 	// MaxWindow is the longest window one listing may cover.
 	MaxWindow = 24 * time.Hour
+	// MaxLag bounds how long record Ids are kept for a content type that
+	// lags behind the others (see Run's pruning).
+	MaxLag = 6 * time.Hour
 )
 
 // Source is what Run needs from the API client (*activity.Client).
@@ -339,9 +342,6 @@ func Run(ctx context.Context, src Source, prev *State, opt Options) *Outcome {
 		if f := cur.Add(-opt.Overlap); f.After(r.s.From) {
 			r.s.From = f
 		}
-		// Record Ids stay one overlap longer than blob IDs, so a record
-		// re-delivered in a blob up to one overlap later is still caught.
-		st.prune(r.s, r.s.From.Add(-opt.Overlap))
 		r.stats.LagSeconds = int64(now.Sub(r.s.Cursor) / time.Second)
 		if r.failed != nil {
 			if out.Err == nil {
@@ -349,6 +349,30 @@ func Run(ctx context.Context, src Source, prev *State, opt Options) *Outcome {
 			}
 			warn("%s: stopped at %s: %v", r.name, r.s.Cursor.Format(wireTime), r.failed)
 		}
+	}
+	// Record Ids stay one overlap longer than blob IDs, so a record
+	// re-delivered in a blob up to one overlap later is still caught, and
+	// as long as the slowest content type needs them (a record can come
+	// again under another content type), but no more than MaxLag behind
+	// the fastest, so a stuck content type cannot grow lastRun unbounded.
+	var lo, hi time.Time
+	for i, r := range runs {
+		if i == 0 || r.s.From.Before(lo) {
+			lo = r.s.From
+		}
+		if i == 0 || r.s.From.After(hi) {
+			hi = r.s.From
+		}
+	}
+	if lo.Before(hi.Add(-MaxLag)) {
+		lo = hi.Add(-MaxLag)
+	}
+	for _, r := range runs {
+		p := lo
+		if r.s.From.Before(p) {
+			p = r.s.From
+		}
+		st.prune(r.s, p.Add(-opt.Overlap))
 	}
 	out.Diagnostics.Incidents = len(out.Items)
 	out.Diagnostics.Limited = stopped

@@ -1,0 +1,161 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/secops-go/ms-management-activity/activity"
+	xcontext "github.com/secops-go/ms-management-activity/context"
+	"github.com/secops-go/ms-management-activity/fetch"
+)
+
+// fetchDeadline bounds one fetch run. When it passes mid-run, the incidents
+// already collected are returned with a lastRun that continues exactly
+// after them, so a slow tenant still makes progress.
+const fetchDeadline = 10 * time.Minute
+
+// fetchIncidents is fetch-incidents: see package fetch for the algorithm
+// and the lastRun format.
+func fetchIncidents(ctx context.Context, env *Env) (*Result, error) {
+	p := env.Params
+	overlap, err := p.Overlap()
+	if err != nil {
+		return nil, err
+	}
+	firstFetch, err := p.FirstFetch()
+	if err != nil {
+		return nil, err
+	}
+	filter, err := activity.ParseFilter(p.RecordTypesFilter, p.WorkloadsFilter, p.OperationsFilter)
+	if err != nil {
+		return nil, err
+	}
+	prev, err := fetch.Decode(env.LastRun)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, fetchDeadline)
+	defer cancel()
+	c, err := newActivityClient(ctx, env, 0)
+	if err != nil {
+		return nil, err
+	}
+	cts, err := fetchContentTypes(ctx, env, c)
+	if err != nil {
+		return nil, err
+	}
+	out := fetch.Run(ctx, c, prev, fetch.Options{
+		Now:          env.Clock.Now(),
+		ContentTypes: cts,
+		Overlap:      overlap,
+		FirstFetch:   firstFetch,
+		MaxFetch:     p.MaxFetch,
+		Filter:       filter,
+		Logger:       env.Logger,
+	})
+	if out.Err != nil && len(out.Items) == 0 {
+		// Nothing delivered: fail, so the engine shows the error and keeps
+		// the previous lastRun; the next run starts from the same position.
+		return nil, fmt.Errorf("%v (nothing was lost: the next run starts from the same position)", out.Err)
+	}
+	if out.Err != nil {
+		env.Logger.Warn("fetch stopped early; the incidents collected are returned and the next run continues after them", "error", out.Err.Error())
+	}
+	lastRun, err := out.State.Encode(out.Diagnostics)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Incidents: toIncidents(out.Items, p.IncidentType), LastRun: lastRun}
+	for _, w := range out.Warnings {
+		res.Entries = append(res.Entries, xcontext.Warning(w))
+	}
+	return res, nil
+}
+
+// fetchContentTypes returns the content_types_to_fetch param, canonically
+// spelled, or, when it is empty, the enabled subscriptions.
+func fetchContentTypes(ctx context.Context, env *Env, c *activity.Client) ([]string, error) {
+	var out []string
+	add := func(ct string) {
+		for _, o := range out {
+			if o == ct {
+				return
+			}
+		}
+		out = append(out, ct)
+	}
+	for _, raw := range env.Params.ContentTypesToFetch {
+		ct, ok := activity.CanonicalContentType(raw)
+		if !ok {
+			return nil, fmt.Errorf("invalid parameter content_types_to_fetch: %q is not a content type of the API; use %s", raw, strings.Join(activity.ContentTypes, ", "))
+		}
+		add(ct)
+	}
+	if len(out) > 0 {
+		return out, nil
+	}
+	subs, err := c.ListSubscriptions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	enabled := map[string]bool{}
+	for _, s := range subs {
+		if ct, ok := activity.CanonicalContentType(s.ContentType); ok && s.Enabled() {
+			enabled[ct] = true
+		}
+	}
+	// Canonical order, so ties between content types merge the same way
+	// every run.
+	for _, ct := range activity.ContentTypes {
+		if enabled[ct] {
+			add(ct)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("there is nothing to fetch: no subscription is enabled and content_types_to_fetch is empty. Start a subscription with ms-management-activity-start-subscription content_type=Audit.General (content can take up to 12 hours to appear) or set content_types_to_fetch")
+	}
+	return out, nil
+}
+
+// toIncidents turns the run's records into incidents, sorted by
+// CreationTime (stable, so equal times keep listing order).
+func toIncidents(items []fetch.Item, incidentType string) []Incident {
+	type inc struct {
+		Incident
+		at time.Time
+	}
+	list := make([]inc, len(items))
+	for i, it := range items {
+		r := &it.Record
+		at, err := r.Created()
+		if err != nil {
+			// Unparseable CreationTime: when the blob became available is
+			// the best upper bound there is.
+			at = it.BlobCreated
+		}
+		name := strings.Join(strings.Fields(r.Workload+" "+r.Operation), " ")
+		if name == "" {
+			name = "record"
+		}
+		id := r.ID
+		if id == "" {
+			id = "no Id"
+		}
+		list[i] = inc{Incident{
+			Name:         fmt.Sprintf("Microsoft Management Activity: %s (%s)", name, id),
+			Occurred:     at.UTC().Format(time.RFC3339Nano),
+			RawJSON:      string(r.Raw),
+			Type:         incidentType,
+			DbotMirrorID: r.ID,
+		}, at}
+	}
+	sort.SliceStable(list, func(i, j int) bool { return list[i].at.Before(list[j].at) })
+	out := make([]Incident, len(list))
+	for i := range list {
+		out[i] = list[i].Incident
+	}
+	return out
+}
