@@ -31,6 +31,7 @@ type confidentialSource struct {
 
 	mu      sync.Mutex
 	rec     record
+	memo    string // the token this process last obtained
 	invalid bool
 }
 
@@ -139,6 +140,11 @@ func (s *confidentialSource) Token(ctx context.Context) (string, error) {
 	defer s.mu.Unlock()
 	now := s.cfg.Clock.Now()
 	fresh := !s.invalid && s.rec.ExpiresOn > 0 && now.Add(Margin).Unix() < s.rec.ExpiresOn
+	if fresh && s.memo != "" {
+		// Parallel downloads ask for every request: skip MSAL's cache
+		// round trip (a JSON decode of the blob) while the token is fresh.
+		return s.memo, nil
+	}
 	if !fresh {
 		// MSAL judges expiry by the wall clock and has no "force refresh"
 		// for these grants, so drop its cached access tokens: it then goes
@@ -158,6 +164,7 @@ func (s *confidentialSource) Token(ctx context.Context) (string, error) {
 		s.cfg.Logger.Debug("access token acquired", "flow", s.flow, "expires_in", time.Until(res.ExpiresOn).Round(time.Second).String())
 	}
 	s.cfg.Secrets.Add(res.AccessToken)
+	s.memo = res.AccessToken
 	s.invalid = false
 	saveRecord(s.cfg.Store, s.rec)
 	return res.AccessToken, nil
