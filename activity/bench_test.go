@@ -39,6 +39,7 @@ func BenchmarkDownload(b *testing.B) {
 			start, end := gen.FirstCreated.Add(-time.Second), gen.LastCreated.Add(time.Second)
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu0 := processCPU()
 			records := 0
 			for b.Loop() {
 				blobs, err := c.ListContent(context.Background(), "Audit.General", start, end)
@@ -57,6 +58,7 @@ func BenchmarkDownload(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
+			b.ReportMetric(float64(records)/(processCPU()-cpu0).Seconds(), "records/cpu-s")
 		})
 	}
 }

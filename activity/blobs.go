@@ -126,6 +126,31 @@ func (c *Client) Download(ctx context.Context, blobs []Blob, fn func(b Blob, rec
 	return nil
 }
 
+// DecodeBlob decodes a content blob body (a JSON array of records) as
+// FetchContent does, calling fn for each record in order; a body larger
+// than maxBytes (0: DefaultMaxBlobBytes) is a *ContentError. The record
+// passed to fn is valid only during the call unless fn copies it.
+func DecodeBlob(r io.Reader, maxBytes int64, fn func(*Record) error) error {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBlobBytes
+	}
+	d := newBlobDecoder(r, maxBytes, "(body)")
+	var rec Record // one variable for every record: one allocation per blob
+	for {
+		var err error
+		rec, err = d.next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(&rec); err != nil {
+			return err
+		}
+	}
+}
+
 // blobDecoder streams the records of one blob body (a JSON array of
 // objects) with a bounded buffer: one record at a time is held besides the
 // read-ahead chunk.
@@ -230,7 +255,14 @@ func (d *blobDecoder) next() (Record, error) {
 				d.state = 3
 				continue
 			}
-			end, err := scanValue(d.buf[:d.end], d.pos, 1)
+			var spans [numFields]span
+			var end int
+			var err error
+			if c == '{' {
+				end, err = parseObject(d.buf[:d.end], d.pos, &spans)
+			} else {
+				end, err = scanValue(d.buf[:d.end], d.pos, 1)
+			}
 			if errors.Is(err, errShort) {
 				if d.eof {
 					return Record{}, d.truncated("inside a record")
@@ -246,10 +278,7 @@ func (d *blobDecoder) next() (Record, error) {
 			if c != '{' {
 				return Record{}, &ContentError{ContentID: d.id, Reason: fmt.Sprintf("record %d is not a JSON object", d.records+1)}
 			}
-			rec, err := newRecord(d.buf[d.pos:end])
-			if err != nil {
-				return Record{}, &ContentError{ContentID: d.id, Reason: fmt.Sprintf("record %d: %v", d.records+1, err)}
-			}
+			rec := newRecord(d.buf[d.pos:end], &spans)
 			d.pos = end
 			d.state = 2
 			d.records++

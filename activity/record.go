@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Common field indexes: the fields of the common audit schema (MS-SCHEMA)
@@ -38,6 +39,7 @@ var FieldNames = [numFields]string{
 // common fields decoded. Absent string fields are "", absent int fields -1.
 type Record struct {
 	// Raw is the record's JSON, byte for byte (unknown fields included).
+	// It must not be modified: the string fields share its memory.
 	Raw json.RawMessage
 
 	ID             string
@@ -105,58 +107,102 @@ func ParseCreationTime(s string) (time.Time, error) {
 // DecodeRecord decodes one record from its JSON object. The bytes are
 // copied, so data may be reused by the caller.
 func DecodeRecord(data []byte) (Record, error) {
-	end, err := scanValue(data, skipWS(data, 0), 0)
+	var spans [numFields]span
+	i := skipWS(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		if _, err := scanValue(data, i, 0); err != nil {
+			return Record{}, err
+		}
+		return Record{}, fmt.Errorf("a record is not a JSON object")
+	}
+	end, err := parseObject(data, i, &spans)
 	if err != nil {
 		return Record{}, err
 	}
 	if skipWS(data, end) != len(data) {
 		return Record{}, fmt.Errorf("unexpected data after the record at offset %d", end)
 	}
-	return newRecord(data)
+	// Spans are relative to the object's start; Raw keeps the surrounding
+	// whitespace too, so shift them.
+	for f := range spans {
+		if spans[f].end != 0 {
+			spans[f].start += int32(i)
+			spans[f].end += int32(i)
+		}
+	}
+	return newRecord(data, &spans), nil
 }
 
-// newRecord copies one complete, validated JSON value into a Record and
-// decodes the common fields.
-func newRecord(val []byte) (Record, error) {
-	r := Record{RecordType: -1, UserType: -1, Scope: -1}
-	r.Raw = append(json.RawMessage(nil), val...)
-	// One string copy of the record lets every unescaped string field be a
-	// substring of it: 2 allocations per record instead of ~12.
-	str := string(r.Raw)
-	b := r.Raw
-	i := skipWS(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return r, fmt.Errorf("a record is not a JSON object")
-	}
+// parseObject validates the JSON object starting at b[i] ('{') in one pass
+// and notes where the common fields' values are (relative to i). It
+// returns the index just past the object, or errShort when b ends first.
+func parseObject(b []byte, i int, spans *[numFields]span) (int, error) {
+	start := i
 	i = skipWS(b, i+1)
+	if i >= len(b) {
+		return i, errShort
+	}
 	if b[i] == '}' {
-		return r, nil
+		return i + 1, nil
 	}
 	for {
-		// key
+		if i >= len(b) {
+			return i, errShort
+		}
+		if b[i] != '"' {
+			return i, syntaxErr(b, i, "a string key")
+		}
 		ks := i
 		ke, err := scanString(b, i)
 		if err != nil {
-			return r, err
+			return ke, err
 		}
 		i = skipWS(b, ke)
-		i++ // ':' (validated by scanValue)
-		i = skipWS(b, i)
-		vs := i
-		ve, err := scanValue(b, i, 1)
-		if err != nil {
-			return r, err
+		if i >= len(b) {
+			return i, errShort
 		}
-		if f := fieldIndex(b[ks+1 : ke-1]); f >= 0 && r.spans[f].end == 0 {
-			r.spans[f] = span{int32(vs), int32(ve)}
-			r.setField(f, str, vs, ve)
+		if b[i] != ':' {
+			return i, syntaxErr(b, i, "':'")
+		}
+		vs := skipWS(b, i+1)
+		ve, err := scanValue(b, vs, 1)
+		if err != nil {
+			return ve, err
+		}
+		// The first occurrence of a duplicated key wins.
+		if f := fieldIndex(b[ks+1 : ke-1]); f >= 0 && spans[f].end == 0 {
+			spans[f] = span{int32(vs - start), int32(ve - start)}
 		}
 		i = skipWS(b, ve)
-		if b[i] == '}' {
-			return r, nil
+		if i >= len(b) {
+			return i, errShort
 		}
-		i = skipWS(b, i+1) // ','
+		switch b[i] {
+		case ',':
+			i = skipWS(b, i+1)
+		case '}':
+			return i + 1, nil
+		default:
+			return i, syntaxErr(b, i, "',' or '}'")
+		}
 	}
+}
+
+// newRecord copies one validated JSON object into a Record and decodes the
+// common fields whose value spans parseObject found.
+func newRecord(val []byte, spans *[numFields]span) Record {
+	r := Record{RecordType: -1, UserType: -1, Scope: -1, spans: *spans}
+	r.Raw = append(make(json.RawMessage, 0, len(val)), val...)
+	// The string fields share Raw's memory (Raw is never written after
+	// this), which saves a copy of every record: decoding is the hot path
+	// of list-content and fetch.
+	str := unsafe.String(unsafe.SliceData(r.Raw), len(r.Raw))
+	for f, sp := range spans {
+		if sp.end != 0 {
+			r.setField(f, str, int(sp.start), int(sp.end))
+		}
+	}
+	return r
 }
 
 func fieldIndex(key []byte) int {
@@ -391,11 +437,7 @@ func scanString(b []byte, i int) (int, error) {
 	i++ // opening quote
 	for {
 		// Fast path over plain bytes.
-		for i < len(b) {
-			c := b[i]
-			if c == '"' || c == '\\' || c < 0x20 {
-				break
-			}
+		for i < len(b) && plainStringByte[b[i]] {
 			i++
 		}
 		if i >= len(b) {
@@ -429,6 +471,15 @@ func scanString(b []byte, i int) (int, error) {
 		}
 	}
 }
+
+// plainStringByte marks the bytes that may appear in a JSON string as they
+// are: everything but '"', '\\' and control characters.
+var plainStringByte = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')

@@ -120,34 +120,38 @@ func listContent(ctx context.Context, env *Env) (*Result, error) {
 	return &Result{Entries: entries}, nil
 }
 
-// contentOutput builds the entry's three parts while records stream by, so
-// no record is kept after its blob: Contents (the raw records), the
-// ContentRecord context list and the markdown table.
+// contentOutput builds the entry's three parts while records stream by:
+// Contents (the records' raw JSON, shared, not copied), the ContentRecord
+// context list and the markdown table; nothing else of a record is kept
+// after its blob.
 type contentOutput struct {
-	raw, ctx bytes.Buffer
-	hr       strings.Builder
-	title    string
-	count    int
-	cut      bool
-	scratch  []byte
+	raw     []json.RawMessage // the records' own Raw: no copy
+	ctx     []json.RawMessage // each a slice of arena
+	arena   []byte
+	hr      strings.Builder
+	title   string
+	count   int
+	cut     bool
+	scratch []byte
 }
 
 func newContentOutput(title string) *contentOutput {
-	o := &contentOutput{title: title}
-	o.raw.WriteByte('[')
-	o.ctx.WriteByte('[')
+	o := &contentOutput{title: title, raw: []json.RawMessage{}, ctx: []json.RawMessage{}}
 	return o
 }
 
 func (o *contentOutput) add(r *activity.Record) {
-	if o.count > 0 {
-		o.raw.WriteByte(',')
-		o.ctx.WriteByte(',')
-	}
 	o.count++
-	o.raw.Write(r.Raw)
+	o.raw = append(o.raw, r.Raw)
 
-	o.ctx.WriteByte('{')
+	// Context objects are written into large shared chunks (a fresh one
+	// when little room is left) instead of one growing buffer, so building
+	// 100000 of them copies nothing twice.
+	if cap(o.arena)-len(o.arena) < 4<<10 {
+		o.arena = make([]byte, 0, 256<<10)
+	}
+	start := len(o.arena)
+	a := append(o.arena, '{')
 	first := true
 	for _, f := range contentRecordFields {
 		v := r.Field(f.field)
@@ -155,15 +159,17 @@ func (o *contentOutput) add(r *activity.Record) {
 			continue // assign_params drops None, "", [], {}
 		}
 		if !first {
-			o.ctx.WriteByte(',')
+			a = append(a, ',')
 		}
 		first = false
-		o.ctx.WriteByte('"')
-		o.ctx.WriteString(f.key)
-		o.ctx.WriteString(`":`)
-		o.ctx.Write(v)
+		a = append(a, '"')
+		a = append(a, f.key...)
+		a = append(a, '"', ':')
+		a = append(a, v...)
 	}
-	o.ctx.WriteByte('}')
+	a = append(a, '}')
+	o.ctx = append(o.ctx, a[start:len(a):len(a)])
+	o.arena = a
 
 	o.hr.WriteString("| ")
 	for i, f := range contentTableFields {
@@ -174,9 +180,27 @@ func (o *contentOutput) add(r *activity.Record) {
 		if emptyJSON(v) {
 			continue // not in the context object: an empty cell
 		}
-		o.hr.WriteString(xcontext.EscapeMD(cellText(v)))
+		o.hr.WriteString(xcontext.EscapeMD(tableCell(r, f.field, v)))
 	}
 	o.hr.WriteString(" |\n")
+}
+
+// tableCell is the text of a table column: the record's decoded string
+// (shared with its Raw, no copy) when the value is a JSON string.
+func tableCell(r *activity.Record, field int, v json.RawMessage) string {
+	if v[0] == '"' {
+		switch field {
+		case activity.FieldID:
+			return r.ID
+		case activity.FieldCreationTime:
+			return r.CreationTime
+		case activity.FieldWorkload:
+			return r.Workload
+		case activity.FieldOperation:
+			return r.Operation
+		}
+	}
+	return cellText(v)
 }
 
 // cellText renders a raw JSON value as tableToMarkdown's formatCell does.
@@ -212,15 +236,9 @@ func emptyJSON(v json.RawMessage) bool {
 	return false
 }
 
-func (o *contentOutput) contents() json.RawMessage {
-	o.raw.WriteByte(']')
-	return o.raw.Bytes()
-}
+func (o *contentOutput) contents() []json.RawMessage { return o.raw }
 
-func (o *contentOutput) context() json.RawMessage {
-	o.ctx.WriteByte(']')
-	return o.ctx.Bytes()
-}
+func (o *contentOutput) context() []json.RawMessage { return o.ctx }
 
 func (o *contentOutput) humanReadable() string {
 	if o.count == 0 {

@@ -90,7 +90,8 @@ func TestListContentEndToEnd(t *testing.T) {
 		t.Errorf("HR:\n%s", entry.HumanReadable)
 	}
 	var ctxList []map[string]any
-	if err := json.Unmarshal(entry.EntryContext[xcontext.ContentRecordKey].(json.RawMessage), &ctxList); err != nil {
+	b, _ := json.Marshal(entry.EntryContext[xcontext.ContentRecordKey])
+	if err := json.Unmarshal(b, &ctxList); err != nil {
 		t.Fatal(err)
 	}
 	if len(ctxList) != len(ids) {
@@ -110,10 +111,7 @@ func TestListContentEndToEnd(t *testing.T) {
 			t.Errorf("context keys: %v", c)
 		}
 	}
-	var contents []json.RawMessage
-	if err := json.Unmarshal(entry.Contents.(json.RawMessage), &contents); err != nil {
-		t.Fatal(err)
-	}
+	contents := entry.Contents.([]json.RawMessage)
 	if len(contents) != len(ids) || !strings.Contains(string(contents[0]), `"Extra":{"a":[1,2]}`) {
 		t.Errorf("contents: %s", contents[0])
 	}
