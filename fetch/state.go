@@ -216,6 +216,10 @@ func Decode(raw json.RawMessage) (*State, error) {
 		if err != nil {
 			return nil, fmt.Errorf("lastRun stream %s: from %q is not an RFC 3339 time", ct, ws.From)
 		}
+		cur, from = cur.UTC(), from.UTC()
+		if !inWireRange(cur) || !inWireRange(from) {
+			return nil, fmt.Errorf("lastRun stream %s: cursor %s or from %s is outside the years 2000-9999", ct, ws.Cursor, ws.From)
+		}
 		if from.After(cur) {
 			return nil, fmt.Errorf("lastRun stream %s: from %s is after cursor %s", ct, ws.From, ws.Cursor)
 		}
@@ -225,6 +229,9 @@ func Decode(raw json.RawMessage) (*State, error) {
 				return nil, fmt.Errorf("lastRun stream %s: a partial blob has no content_id or a negative offset", ct)
 			}
 			p.Created = p.Created.UTC()
+			if !inWireRange(p.Created) {
+				return nil, fmt.Errorf("lastRun stream %s: partial blob %s has content_created outside the years 2000-9999", ct, p.ContentID)
+			}
 			s.Partials = append(s.Partials, p)
 		}
 		if ws.Seen != "" {
@@ -251,9 +258,13 @@ func Decode(raw json.RawMessage) (*State, error) {
 	return st, nil
 }
 
+// inWireRange keeps times to years Encode can write back (RFC 3339 in UTC)
+// and that can be a fetch position at all.
+func inWireRange(t time.Time) bool { return t.Year() >= 2000 && t.Year() <= 9999 }
+
 func parseReferenceTime(s string) (time.Time, error) {
 	for _, layout := range []string{referenceLayout, "2006-01-02T15:04:05.999999999", time.RFC3339Nano} {
-		if t, err := time.Parse(layout, s); err == nil {
+		if t, err := time.Parse(layout, s); err == nil && inWireRange(t.UTC()) {
 			return t.UTC(), nil
 		}
 	}
