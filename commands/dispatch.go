@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 
 	"github.com/secops-go/ms-management-activity/auth"
 	"github.com/secops-go/ms-management-activity/clock"
@@ -240,7 +241,13 @@ var secretParams = []string{"credentials_enc_key", "enc_key", "credentials_refre
 // so that even a params error cannot echo one.
 func secretStrings(raw map[string]any) []string {
 	var out []string
+	// In self-deployed mode "Token or Tenant ID" holds the tenant ID, which
+	// is not a secret and must stay readable (e.g. in the login URL).
+	selfDeployed := truthy(raw["self_deployed"]) || truthy(raw["use_managed_identities"])
 	for _, name := range secretParams {
+		if selfDeployed && (name == "credentials_refresh_token" || name == "refresh_token") {
+			continue
+		}
 		switch v := raw[name].(type) {
 		case string:
 			out = append(out, v)
@@ -251,4 +258,20 @@ func secretStrings(raw map[string]any) []string {
 		}
 	}
 	return out
+}
+
+// truthy reads an engine boolean: true, "true", "True", "yes", 1.
+func truthy(v any) bool {
+	switch t := v.(type) {
+	case bool:
+		return t
+	case string:
+		switch strings.ToLower(strings.TrimSpace(t)) {
+		case "true", "yes", "1", "on":
+			return true
+		}
+	case float64:
+		return t != 0
+	}
+	return false
 }
