@@ -110,7 +110,8 @@ func decodeAll(r io.Reader, max int64) ([]Record, error) {
 }
 
 func TestBlobDecoderStreams(t *testing.T) {
-	body := blobBody(500)
+	// One byte at a time rescans a record per byte: keep it small.
+	body := blobBody(60)
 	var want []json.RawMessage
 	if err := json.Unmarshal([]byte(body), &want); err != nil {
 		t.Fatal(err)

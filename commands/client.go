@@ -137,5 +137,13 @@ func timeRangeArgs(env *Env, now time.Time) (start, end time.Time, err error) {
 	if earliest := now.Add(-7 * 24 * time.Hour); start.Before(earliest) {
 		return start, end, fmt.Errorf("start_time %s is more than 7 days ago: the API serves content of the last 7 days only, so start at %s or later.", f(start), f(earliest))
 	}
+	if !start.Before(now) {
+		return start, end, fmt.Errorf("start_time %s is not in the past (now is %s UTC): there is no content yet.", f(start), f(now))
+	}
+	// No content can exist after now; listing the future would cost one
+	// request per empty 24-hour window.
+	if end.After(now) {
+		end = now
+	}
 	return start, end, nil
 }
