@@ -324,12 +324,13 @@ func TestFetchLastRunSize(t *testing.T) {
 	src := &steadySource{now: now, perMinute: perDay / (24 * 60), perBlob: recordsPerBlob}
 	var st *fetch.State
 	var raw json.RawMessage
-	// Run every minute for 3 hours of simulated time so the horizon fills
-	// and pruning reaches steady state.
-	for m := 0; m <= 180; m++ {
+	// A first run over 2h10m fills the horizon (records are kept for two
+	// overlaps behind the cursor), then a run every minute reaches the
+	// steady state.
+	for m := 0; m <= 5; m++ {
 		src.now = now.Add(time.Duration(m) * time.Minute)
 		out := fetch.Run(context.Background(), src, st, fetch.Options{
-			Now: src.now, ContentTypes: []string{"Audit.General"}, Overlap: overlap, FirstFetch: 10 * time.Minute, MaxFetch: 10000,
+			Now: src.now, ContentTypes: []string{"Audit.General"}, Overlap: overlap, FirstFetch: 130 * time.Minute, MaxFetch: 1 << 30,
 		})
 		if out.Err != nil {
 			t.Fatal(out.Err)
