@@ -130,6 +130,12 @@ type runResult struct {
 // takes more than 30 s of wall time is a hang.
 func runEnvelope(t testing.TB, raw []byte, deps *Deps) runResult {
 	t.Helper()
+	return runEnvelopeCtx(t, context.Background(), raw, deps)
+}
+
+// runEnvelopeCtx is runEnvelope with the command's context.
+func runEnvelopeCtx(t testing.TB, ctx context.Context, raw []byte, deps *Deps) runResult {
+	t.Helper()
 	if deps == nil {
 		deps = &Deps{}
 	}
@@ -158,13 +164,17 @@ func runEnvelope(t testing.TB, raw []byte, deps *Deps) runResult {
 			d.Logger.Error("unusable envelope", "error", err)
 			res.out, res.code = ErrorOutput(err.Error()), ExitBadEnvelope
 		} else {
-			res.out, res.code = Run(context.Background(), envl, &d)
+			res.out, res.code = Run(ctx, envl, &d)
 		}
 	}()
+	limit := 30 * time.Second
+	if d, ok := ctx.Value(watchdogKey{}).(time.Duration); ok {
+		limit = d
+	}
 	select {
 	case <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the run did not finish within 30 s of wall time (hang?); envelope: %.500s", raw)
+	case <-time.After(limit):
+		t.Fatalf("the run did not finish within %s of wall time (hang?); envelope: %.500s", limit, raw)
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -176,6 +186,9 @@ func runEnvelope(t testing.TB, raw []byte, deps *Deps) runResult {
 	res.log = logBuf.String()
 	return res
 }
+
+// watchdogKey is the context key of a run's wall-time limit (default 30 s).
+type watchdogKey struct{}
 
 // syncBuffer is a bytes.Buffer safe for concurrent writes (parallel
 // downloads log).
@@ -342,11 +355,17 @@ func FuzzEnvelope(f *testing.F) {
 
 // paramSecrets lists the secret values in raw params, independently of the
 // code under test: every string under a secret param name (credentials
-// objects' password included).
+// objects' password included). "Token or Tenant ID" is a secret unless the
+// params decode as self-deployed (or managed identities), where it is the
+// tenant ID.
 func paramSecrets(raw map[string]any) []string {
 	var out []string
-	for _, name := range []string{"credentials_enc_key", "enc_key", "credentials_certificate_thumbprint", "certificate_thumbprint",
-		"private_key", "credentials_auth_code", "auth_code", "credentials_refresh_token", "refresh_token"} {
+	names := []string{"credentials_enc_key", "enc_key", "credentials_certificate_thumbprint", "certificate_thumbprint",
+		"private_key", "credentials_auth_code", "auth_code"}
+	if p, err := params.Decode(raw); err != nil || !p.SelfDeployed {
+		names = append(names, "credentials_refresh_token", "refresh_token")
+	}
+	for _, name := range names {
 		switch v := raw[name].(type) {
 		case string:
 			out = append(out, v)
@@ -409,10 +428,17 @@ func FuzzDispatch(f *testing.F) {
 				}
 			}
 			p[name] = v
-			plantedVals = append(plantedVals, secretValue(v))
 		}
 		if plant&(1<<14) != 0 {
 			p["credentials_auth_id"] = planted["credentials_auth_id"]
+		}
+		// The planted values that are secrets in this configuration.
+		for _, s := range paramSecrets(p) {
+			for _, pv := range plantedSecrets() {
+				if s == pv {
+					plantedVals = append(plantedVals, s)
+				}
+			}
 		}
 		envl := map[string]any{"command": command, "params": p}
 		var args map[string]any

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -33,7 +34,7 @@ func (s *Set) Add(secrets ...string) {
 	defer s.mu.Unlock()
 	for _, v := range secrets {
 		v = strings.TrimSpace(v)
-		if len(v) < minLen {
+		if len(v) < minLen || slices.Contains(s.forms, v) { // known already: every request adds its token again
 			continue
 		}
 		for _, f := range []string{
