@@ -319,29 +319,23 @@ func TestSecretHygiene(t *testing.T) {
 	t.Logf("%d runs over %d flows, %d tokens issued and looked for", runs, len(flows), len(tokens))
 }
 
-// hygieneBinary builds the real executable once.
-var hygieneBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "msma-hygiene-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "ms-management-activity")
+// hygieneBinary builds the real executable into the test's temporary
+// directory (the build cache makes the second build a link).
+func hygieneBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "ms-management-activity")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	return bin, nil
-})
+	return bin
+}
 
 // TestSecretHygieneBinary runs a sample of the cases through the built
 // executable (its own process, environment without proxies), including a
 // panic-free failure of every flow.
 func TestSecretHygieneBinary(t *testing.T) {
-	bin, err := hygieneBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(filepath.Dir(bin)) })
+	bin := hygieneBinary(t)
 	srv := activitytest.NewTLSServer()
 	defer srv.Close()
 	srv.AddTenant("contoso")
