@@ -3,6 +3,8 @@ package commands
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -174,7 +176,11 @@ func Run(ctx context.Context, envl *Envelope, deps *Deps) (out *Output, code int
 	fail := func(err error) (*Output, int) {
 		// Redact as a last line of defence: no code path should put a
 		// secret in an error, but a library error might echo one.
-		return ErrorOutput(d.Secrets.String(fmt.Sprintf("Failed to execute %s command. Error: %s", envl.Command, err))), ExitFailed
+		msg := fmt.Sprintf("Failed to execute %s command. Error: %s", envl.Command, err)
+		if h := hint(err); h != "" {
+			msg += "\n" + h
+		}
+		return ErrorOutput(d.Secrets.String(msg)), ExitFailed
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -274,4 +280,21 @@ func truthy(v any) bool {
 		return t != 0
 	}
 	return false
+}
+
+// hint adds the fix for failures whose cause is below the command, in the
+// connection: an unverifiable TLS certificate names the insecure parameter.
+func hint(err error) string {
+	var cve *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ci x509.CertificateInvalidError
+	msg := err.Error()
+	if errors.As(err, &cve) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci) ||
+		strings.Contains(msg, "x509: ") || strings.Contains(msg, "tls: failed to verify certificate") {
+		return "The server's TLS certificate could not be verified (see the x509 reason above). If the certificate is expected " +
+			"(a TLS-inspecting proxy or a private CA), install its CA on this machine, or set the insecure parameter " +
+			"(\"Trust any certificate (not secure)\")."
+	}
+	return ""
 }
