@@ -716,3 +716,112 @@ func cursorOf(t *testing.T, lastRun json.RawMessage, ct string) time.Time {
 	}
 	return c
 }
+
+// TestLimitMaxBlobMB: a blob over max_blob_mb is refused with a message
+// naming the parameter (list-content skips it with a warning and returns
+// the rest; fetch-incidents fails without a lastRun, so nothing is lost and
+// raising the parameter lets the next run deliver it); the parameter's own
+// bounds are enforced.
+func TestLimitMaxBlobMB(t *testing.T) {
+	big := func(r *rig) {
+		created := faultNow.Add(-2 * time.Hour)
+		pad := strings.Repeat("x", 1<<20)
+		var recs []json.RawMessage
+		for i := 0; i < 3; i++ { // ~3 MiB
+			recs = append(recs, json.RawMessage(fmt.Sprintf(`{"Id":"big-%d","CreationTime":%q,"RecordType":6,"Workload":"SharePoint","Operation":"FileAccessed","Pad":%q}`,
+				i, created.Format("2006-01-02T15:04:05"), pad)))
+			r.records = append(r.records, fmt.Sprintf("big-%d", i))
+		}
+		r.srv.AddBlob("contoso", "Audit.General", created, recs...)
+	}
+	t.Run("list-content", func(t *testing.T) {
+		r := newRig(t, false)
+		r.addBlobs(2, 1)
+		big(r)
+		res, _ := r.run(CmdListContent, nil, map[string]any{"max_blob_mb": "1"}, nil, nil)
+		if res.code != 0 {
+			t.Fatalf("exit %d:\n%.2000s", res.code, res.stdout)
+		}
+		w := strings.Join(warnings(res.out), "\n")
+		if !strings.Contains(w, "max_blob_mb") || !strings.Contains(w, "1 MiB") {
+			t.Errorf("warning does not name the cap and max_blob_mb: %q", w)
+		}
+		if ids := contentIDs(t, res.out); len(ids) != 2 {
+			t.Errorf("%d records, want the 2 of the small blobs", len(ids))
+		}
+		res, _ = r.run(CmdListContent, nil, map[string]any{"max_blob_mb": "4"}, nil, nil)
+		if ids := contentIDs(t, res.out); res.code != 0 || len(ids) != 5 {
+			t.Errorf("max_blob_mb=4: exit %d, %d records, want all 5", res.code, len(ids))
+		}
+	})
+	t.Run("fetch-incidents", func(t *testing.T) {
+		r := newRig(t, false)
+		big(r)
+		res, got := r.run(CmdFetchIncidents, nil, map[string]any{"max_blob_mb": "1"}, nil, nil)
+		if res.code != 1 || !strings.Contains(got.errorMessage(), "max_blob_mb") {
+			t.Fatalf("exit %d, message %q: want exit 1 naming max_blob_mb", res.code, got.errorMessage())
+		}
+		res, _ = r.run(CmdFetchIncidents, nil, map[string]any{"max_blob_mb": "4"}, nil, nil)
+		if ids := incidentIDs(t, res.out); res.code != 0 || len(ids) != 3 {
+			t.Errorf("after raising max_blob_mb: exit %d, %d incidents, want 3", res.code, len(ids))
+		}
+	})
+	t.Run("bounds", func(t *testing.T) {
+		r := newRig(t, false)
+		for v, want := range map[string]string{"0": "positive integer", "-5": "positive integer", "4097": "above the maximum of 4096", "lots": "positive integer"} {
+			res, got := r.run(CmdListSubscriptions, nil, map[string]any{"max_blob_mb": v}, nil, nil)
+			if res.code != 1 || !strings.Contains(got.errorMessage(), "max_blob_mb") || !strings.Contains(got.errorMessage(), want) {
+				t.Errorf("max_blob_mb=%s: exit %d, message %q", v, res.code, got.errorMessage())
+			}
+		}
+	})
+}
+
+// TestLimitListContentCap: list-content returns at most 100,000 records
+// (limit defaults to the cap and cannot exceed it) and says when it cut.
+func TestLimitListContentCap(t *testing.T) {
+	r := newRig(t, false)
+	r.addBlobs(4, 3)
+	res, got := r.run(CmdListContent, map[string]any{"content_type": "Audit.General", "limit": "100001"}, nil, nil, nil)
+	if res.code != 1 || !strings.Contains(got.errorMessage(), "above the maximum of 100000") {
+		t.Errorf("limit=100001: exit %d, message %q", res.code, got.errorMessage())
+	}
+	res, _ = r.run(CmdListContent, map[string]any{"content_type": "Audit.General", "limit": "5"}, nil, nil, nil)
+	if ids := contentIDs(t, res.out); res.code != 0 || len(ids) != 5 {
+		t.Fatalf("limit=5: exit %d, %d records", res.code, len(ids))
+	}
+	if hr := res.out.Results[0].HumanReadable; !strings.Contains(hr, "cut at the limit of 5") {
+		t.Errorf("limit=5: the output does not say it was cut: %q", hr)
+	}
+	if testing.Short() {
+		return
+	}
+	// The hard cap itself: 200 blobs of 1,000 small records, no limit
+	// argument (plain HTTP: the test is about the cap, not TLS).
+	fake := clock.NewFake(faultNow)
+	big := newRigServer(t, false, fake, fake, activitytest.NewServer(activitytest.WithClock(fake)))
+	const blobs, per = 200, 1000
+	for b := 0; b < blobs; b++ {
+		created := faultNow.Add(-20*time.Hour + time.Duration(b)*time.Minute)
+		recs := make([]json.RawMessage, per)
+		for i := range recs {
+			recs[i] = json.RawMessage(fmt.Sprintf(`{"Id":"c-%03d-%04d","CreationTime":"2026-11-28T00:00:00","Workload":"W","Operation":"O"}`, b, i))
+		}
+		big.srv.AddBlob("contoso", "Audit.General", created, recs...)
+	}
+	gen := struct{ Blobs int }{blobs}
+	big.params["download_concurrency"] = "16"
+	res, _ = big.runCtx(context.WithValue(context.Background(), watchdogKey{}, 5*time.Minute), CmdListContent, nil, nil, nil, nil)
+	if res.code != 0 {
+		t.Fatalf("exit %d: %.1000s", res.code, res.stdout)
+	}
+	if ids := contentIDs(t, res.out); len(ids) != MaxListLimit {
+		t.Errorf("%d records, want the cap of %d", len(ids), MaxListLimit)
+	}
+	if hr := res.out.Results[0].HumanReadable; !strings.Contains(hr, "cut at 100000 records") {
+		t.Errorf("the output does not say it was cut at the cap: %.300q", hr[len(hr)-300:])
+	}
+	if n := big.srv.Count("blob"); n >= gen.Blobs {
+		t.Errorf("%d of %d blobs downloaded: the download did not stop at the cap", n, gen.Blobs)
+	}
+}
