@@ -71,6 +71,9 @@ func TestTLSVerifiedByDefault(t *testing.T) {
 				if sends != 0 {
 					t.Errorf("%d requests reached the server past a failed handshake", sends)
 				}
+				if slept := deps.Clock.(*clock.Fake).Slept(); slept != 0 {
+					t.Errorf("waited %s (backoff): a certificate error was retried", slept)
+				}
 				res, got = runTLS(t, command, p, deps, true)
 				if res.code != 0 {
 					t.Fatalf("with insecure: exit %d: %s", res.code, got.errorMessage())
