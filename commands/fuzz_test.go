@@ -57,6 +57,10 @@ const (
 	plantAuthCode     = "0.PlantedAuthCode-AQABAAIAAAD--DLA3VO7QrddgJg7WevrAgABAAEAAAD"
 	plantRefreshToken = "PlantedRefreshToken0123456789abcdefghijklmnopqrstuvwxyz"
 	plantEncKey       = "PlantedEncKey-3q2+7w==-4c0ffee"
+	// Tokens planted in integrationContext, as the reference integration
+	// stores them (access_token, valid_until, current_refresh_token).
+	plantStoredAccess  = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.eyJ0aWQiOiJjb250b3NvIiwicGxhbnRlZCI6dHJ1ZX0.planted-access"
+	plantStoredRefresh = "0.PlantedStoredRefreshToken-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 )
 
 // plantedKey is a real RSA private key in PEM, planted as private_key.
@@ -390,6 +394,8 @@ func FuzzDispatch(f *testing.F) {
 	}
 	seeds := []seed{
 		{0, 0xffff, `{}`, `{}`, `{}`, `{}`},
+		{4, 0x2000 | 0x003f, `{"self_deployed":false}`, `{}`, `{}`, `{}`},
+		{5, 0x2000 | 0x803f, `{}`, `{"content_type":"Audit.General"}`, `{}`, `{"auth":{"flow":"client_credentials"}}`},
 		{1, 0xffff, `{"isFetch":"true","first_fetch_delta":"1 day","max_fetch":"5"}`, `{}`, `{"cursors":{}}`, `{}`},
 		{1, 0x00ff, `{"first_fetch_delta":"ten minutes"}`, `{}`, `{"last_fetch":"2026-11-28T10:00:00"}`, `{}`},
 		{5, 0xffff, `{}`, `{"content_type":"Audit.General","start_time":"2026-11-28T10:00:00","end_time":"2026-11-28T09:00:00"}`, `{}`, `{}`},
@@ -452,12 +458,29 @@ func FuzzDispatch(f *testing.F) {
 		if json.Unmarshal(rawIctx, &ictx) == nil && ictx != nil {
 			envl["integrationContext"] = ictx
 		}
+		var tokens []string // planted stored tokens: allowed only inside integrationContext
+		if plant&(1<<13) != 0 {
+			if ictx == nil {
+				ictx = map[string]any{}
+			}
+			ictx["access_token"], ictx["valid_until"], ictx["current_refresh_token"] = plantStoredAccess, 4102444800, plantStoredRefresh
+			envl["integrationContext"] = ictx
+			tokens = []string{plantStoredAccess, plantStoredRefresh}
+		}
 		raw, err := json.Marshal(envl)
 		if err != nil {
 			t.Skip()
 		}
 		r := runEnvelope(t, raw, nil)
 		got := checkProtocol(t, command, r, plantedVals)
+		if len(tokens) > 0 {
+			out := *r.out
+			out.IntegrationContext = nil
+			b, _ := json.Marshal(out)
+			if s, fm := leak(string(b)+r.log, tokens); s != "" {
+				t.Errorf("a stored token (%q as %q) appears outside integrationContext:\n%s\n%s", s, fm, b, r.log)
+			}
+		}
 		if r.code == ExitFailed {
 			if s, fm := leak(got.errorMessage(), paramSecrets(p)); s != "" {
 				t.Errorf("the error message leaks the secret param value %q (as %q): %s", s, fm, got.errorMessage())
