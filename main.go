@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -62,9 +61,9 @@ func runProtocol(stdin io.Reader, stdout io.Writer, logger *slog.Logger, secrets
 }
 
 func writeOutput(w io.Writer, out *commands.Output, code int, logger *slog.Logger) int {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(out); err != nil {
+	// Streamed: the same bytes as a json.Encoder with SetEscapeHTML(false),
+	// without holding the whole document in memory.
+	if err := commands.WriteOutput(w, out); err != nil {
 		logger.Error("writing the result", "error", err)
 		return commands.ExitFailed
 	}
