@@ -27,6 +27,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"crypto/tls"
 	"encoding/json"
 	"flag"
@@ -65,6 +66,7 @@ var (
 	hugeN     = flag.Int("huge", 1_000_000, "records in the huge fetch window (RSS check)")
 	skipQuota = flag.Bool("no-quota", false, "skip the throttling run")
 	keep      = flag.Bool("keep", false, "keep the temporary directory (binary, outputs)")
+	childLog  = flag.String("child-log", "", "log level of the children (e.g. debug); their logs are printed to stderr")
 )
 
 const (
@@ -445,9 +447,12 @@ func (b *bencher) exec(envelope map[string]any) (*child, error) {
 		return nil, err
 	}
 	res, err := b.l.run(launchReq{Bin: b.bin, Stdin: inPath, Stdout: outPath,
-		Env: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "MSMA_LOG_LEVEL=warn"}})
+		Env: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "MSMA_LOG_LEVEL=" + cmp.Or(*childLog, "warn")}})
 	if err != nil {
 		return nil, err
+	}
+	if *childLog != "" {
+		fmt.Fprintf(os.Stderr, "--- %v: wall %v cpu %v\n%s", envelope["command"], time.Duration(res.WallNs), time.Duration(res.CPUNs), res.Stderr)
 	}
 	b.floor = max(b.floor, res.LauncherRSSKiB<<10)
 	c := &child{wall: time.Duration(res.WallNs), cpu: time.Duration(res.CPUNs), maxRSS: res.MaxRSSKiB << 10, exit: res.Exit, stderr: res.Stderr}
