@@ -531,6 +531,7 @@ func FuzzTimeArgs(f *testing.F) {
 		{"2026-11-28T11:00:00", "2026-11-28T10:00:00"}, {"2026-11-28T11:00:00", "2026-11-28T11:00:00"}, {"yesterday", "now"},
 		{"2026-11-28T10:00:00", "2026-11-29T10:00:00"}, {"2026-11-28T10:00:00+14:00", "2026-11-28T10:00:00-12:00"},
 		{" 2026-11-28T10:00:00 ", "2026-13-01T00:00:00"}, {"2026-11-28T10:00:00", "2026-11-28T10:00:00.999999999"},
+		{"2027-01-01", "2100-01-10"}, {"2026-11-28T10:00:00", "9999-12-31T23:59:59"},
 	} {
 		f.Add(p[0], p[1])
 	}
@@ -552,11 +553,6 @@ func FuzzTimeArgs(f *testing.F) {
 		}
 		if start.Before(fuzzNow.Add(-7 * 24 * time.Hour)) {
 			t.Fatalf("accepted start %v more than 7 days before %v", start, fuzzNow)
-		}
-		if end.After(fuzzNow.Add(24 * time.Hour)) {
-			// Known finding, pinned by TestTimeArgsFarFuture; skipped so
-			// the fuzzer keeps looking for other findings.
-			t.Skip()
 		}
 		// Every window is one API request (at least): an end far in the
 		// future must not turn one call into thousands of requests.
