@@ -252,8 +252,18 @@ func (c *Client) do(ctx context.Context, cl *call, onOK func(*http.Response) err
 			var ae *APIError
 			if errors.As(err, &ae) {
 				ae.Attempts = attempt
-			} else if attempt > 1 {
-				err = fmt.Errorf("%w (after %d attempts)", err, attempt)
+			} else if te := (*tokenError)(nil); !errors.As(err, &te) {
+				// Say which request failed; an APIError and a token
+				// failure already do.
+				what := cl.op
+				if cl.contentType != "" {
+					what += " " + cl.contentType
+				}
+				if attempt > 1 {
+					err = fmt.Errorf("%s: %w (after %d attempts)", what, err, attempt)
+				} else {
+					err = fmt.Errorf("%s: %w", what, err)
+				}
 			}
 			return err
 		}

@@ -238,7 +238,7 @@ func Run(ctx context.Context, src Source, prev *State, opt Options) *Outcome {
 			}
 			if derr != nil {
 				if ctx.Err() != nil {
-					return ctx.Err()
+					return stoppedErr(ctx)
 				}
 				var ce *activity.ContentError
 				if activity.IsSkippable(derr) && !errors.As(derr, &ce) {
@@ -302,7 +302,7 @@ func Run(ctx context.Context, src Source, prev *State, opt Options) *Outcome {
 		}
 	}
 	if out.Err == nil && ctx.Err() != nil {
-		out.Err = ctx.Err()
+		out.Err = stoppedErr(ctx)
 	}
 
 	for _, r := range runs {
@@ -425,4 +425,12 @@ func humanDuration(d time.Duration) string {
 	h := d / time.Hour
 	d -= h * time.Hour
 	return fmt.Sprintf("%dd %dh %dm", days, h, d/time.Minute)
+}
+
+// stoppedErr says why the run stopped early in words a user can act on.
+func stoppedErr(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("the fetch ran out of time (its overall deadline passed; the API may be throttling or slow): %w", ctx.Err())
+	}
+	return fmt.Errorf("the fetch was canceled: %w", ctx.Err())
 }
