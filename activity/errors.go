@@ -253,6 +253,13 @@ func transportRetryable(err error) bool {
 	if strings.Contains(err.Error(), "unsupported protocol scheme") {
 		return false
 	}
+	// A TLS version or cipher mismatch will not heal on retry: the server
+	// and our minimum (TLS 1.2) disagree.
+	var alert tls.AlertError
+	if errors.As(err, &alert) || strings.Contains(err.Error(), "protocol version not supported") ||
+		strings.Contains(err.Error(), "tls: no supported versions") || strings.Contains(err.Error(), "handshake failure") {
+		return false
+	}
 	// Connection refused/reset, EOF mid-response, timeouts, "server closed
 	// idle connection": transient in practice.
 	return true
