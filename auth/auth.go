@@ -228,10 +228,15 @@ func (r redactor) clean(s string) string {
 }
 
 // authError is an authentication failure; its message is already redacted.
-type authError struct{ msg string }
+// transient marks failures worth one more try: the identity provider
+// answered 5xx or 429, or could not be reached.
+type authError struct {
+	msg       string
+	transient bool
+}
 
 func (e *authError) Error() string { return e.msg }
 
 func errorf(r redactor, format string, args ...any) error {
-	return &authError{r.clean(fmt.Sprintf(format, args...))}
+	return &authError{msg: r.clean(fmt.Sprintf(format, args...))}
 }

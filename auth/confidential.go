@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -152,6 +153,16 @@ func (s *confidentialSource) Token(ctx context.Context) (string, error) {
 		s.blob.dropAccessTokens()
 	}
 	res, err := s.acquire(ctx)
+	// A token endpoint hiccup (AADSTS90033 "temporarily unavailable", 503,
+	// a dropped connection) usually heals in seconds; an auth code is
+	// never re-sent, since a redeemed code cannot be redeemed again.
+	for attempt := 1; attempt < tokenAttempts && isTransient(err) && !s.redeeming(); attempt++ {
+		s.cfg.Logger.Debug("token request failed, retrying", "flow", s.flow, "attempt", attempt, "error", err)
+		if s.cfg.Clock.Sleep(ctx, time.Duration(attempt)*time.Second) != nil {
+			break
+		}
+		res, err = s.acquire(ctx)
+	}
 	s.rec.MSALCache = s.blob.String()
 	if err != nil {
 		saveRecord(s.cfg.Store, s.rec)
@@ -233,11 +244,17 @@ func (s *confidentialSource) wrap(err error) error {
 		if ce.Resp.Body != nil {
 			body, _ = io.ReadAll(io.LimitReader(ce.Resp.Body, 64<<10))
 		}
-		return providerError(s.red, ce.Resp.StatusCode, body)
+		pe := providerError(s.red, ce.Resp.StatusCode, body)
+		if ae, ok := pe.(*authError); ok {
+			ae.transient = ce.Resp.StatusCode >= 500 || ce.Resp.StatusCode == http.StatusTooManyRequests
+		}
+		return pe
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return errorf(s.red, "Error in Microsoft authorization: could not reach the identity provider (%s %s): %v", ue.Op, hostOf(ue.URL), ue.Err)
+		e := errorf(s.red, "Error in Microsoft authorization: could not reach the identity provider (%s %s): %v", ue.Op, hostOf(ue.URL), ue.Err).(*authError)
+		e.transient = !strings.Contains(ue.Err.Error(), "x509: ") && !strings.Contains(ue.Err.Error(), "tls: ")
+		return e
 	}
 	return errorf(s.red, "Error in Microsoft authorization: %v", err)
 }
@@ -277,7 +294,7 @@ func providerError(red redactor, status int, body []byte) error {
 			msg += resetHint
 		}
 	}
-	return &authError{red.clean(msg)}
+	return &authError{msg: red.clean(msg)}
 }
 
 // firstLine keeps the first line of an AADSTS description: the rest is
@@ -362,4 +379,19 @@ func (c *cacheBlob) dropAccessTokens() {
 		return
 	}
 	c.data = out
+}
+
+// tokenAttempts bounds token requests per Token call on transient failures.
+const tokenAttempts = 3
+
+// isTransient reports an authError marked transient.
+func isTransient(err error) bool {
+	var ae *authError
+	return errors.As(err, &ae) && ae.transient
+}
+
+// redeeming reports whether the next acquisition would redeem the
+// configured authorization code.
+func (s *confidentialSource) redeeming() bool {
+	return s.flow != flowClientCredentials && s.authCode != "" && hashString(s.authCode) != s.rec.RedeemedCode
 }

@@ -121,3 +121,20 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// mustSourceWithClock is mustSource with another clock (e.g. one that acts
+// while the source backs off).
+func (h *harness) mustSourceWithClock(raw map[string]any, c clock.Clock) auth.TokenSource {
+	h.t.Helper()
+	p, err := params.Decode(raw)
+	if err != nil {
+		h.t.Fatalf("params: %v", err)
+	}
+	h.store = state.New(h.ctx)
+	logger := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ts, err := auth.New(context.Background(), auth.Config{Params: p, Store: h.store, HTTP: h.srv.Client(), Clock: c, Logger: logger})
+	if err != nil {
+		h.t.Fatalf("auth.New: %v", err)
+	}
+	return ts
+}

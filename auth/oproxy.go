@@ -206,7 +206,7 @@ func brokerError(red redactor, status int, body []byte) error {
 	if len(text) > 300 {
 		text = text[:300] + "..."
 	}
-	return &authError{red.clean(fmt.Sprintf("Error in Microsoft authorization. Status: %d, body: %s", status, text))}
+	return &authError{msg: red.clean(fmt.Sprintf("Error in Microsoft authorization. Status: %d, body: %s", status, text))}
 }
 
 func nonEmpty(ss ...string) []string {
