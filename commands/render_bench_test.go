@@ -46,6 +46,7 @@ func (w *bufferedResponse) WriteHeader(s int) {
 		w.status = s
 	}
 }
+
 // Write keeps the handler's first buffer instead of copying it: the
 // emulator writes each body in one call from a buffer it never changes
 // again, and copying 9 MB per operation would be the benchmark's cost, not
