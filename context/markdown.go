@@ -93,7 +93,7 @@ func StringsTable(name string, values []string, header string) string {
 // EscapeMD is stringEscapeMD(s, minimal_escaping=True, escape_multiline=True):
 // line breaks become <br>, and only | and ` are backslash-escaped.
 func EscapeMD(s string) string {
-	if !strings.ContainsAny(s, "\r\n|`") {
+	if !needsMDEscape(s) {
 		return s
 	}
 	s = strings.ReplaceAll(s, "\r\n", "<br>")
@@ -101,6 +101,18 @@ func EscapeMD(s string) string {
 	s = strings.ReplaceAll(s, "\n", "<br>")
 	s = strings.ReplaceAll(s, "|", `\|`)
 	return strings.ReplaceAll(s, "`", "\\`")
+}
+
+// needsMDEscape is strings.ContainsAny(s, "\r\n|`") without building the
+// byte set on every call (list-content calls it four times per record).
+func needsMDEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\r', '\n', '|', '`':
+			return true
+		}
+	}
+	return false
 }
 
 // FormatCell is formatCell(data, is_pretty=False) with the default flattening
