@@ -126,7 +126,7 @@ func (o *outWriter) value(v any) {
 		switch {
 		case v == nil:
 			o.str("null")
-		case len(bytes.TrimSpace(v)) == 0:
+		case len(v) == 0 || (v[0] <= ' ' && len(bytes.TrimSpace(v)) == 0):
 			o.fallback(v) // encoding/json's error
 		default:
 			o.compact(v)
