@@ -57,7 +57,7 @@ func fetchIncidents(ctx context.Context, env *Env) (*Result, error) {
 		Filter:       filter,
 		Logger:       env.Logger,
 	})
-	if out.Err != nil && len(out.Items) == 0 {
+	if out.Err != nil && len(out.Items) == 0 && !out.Unreadable {
 		// Nothing delivered: fail, so the engine shows the error and keeps
 		// the previous lastRun; the next run starts from the same position.
 		return nil, fmt.Errorf("%v (nothing was lost: the next run starts from the same position)", out.Err)

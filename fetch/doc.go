@@ -52,6 +52,14 @@
 //	  - from (UTC, seconds): where the next listing starts (cursor − overlap,
 //	    never below what the dedupe set covers, nor before the first fetch).
 //	  - partials: blobs delivered up to offset records (a max_fetch cut).
+//	  - unreadable (optional): blobs that could not be decoded, with the
+//	    number of consecutive runs that failed on them, e.g.
+//	    [{"content_id": "…", "content_created": "…", "runs": 1}]. Such a blob
+//	    holds its content type's cursor (the run still exits 0 with a warning,
+//	    so the count is kept) until it reads or GiveUpRuns (3) runs failed on
+//	    it; it is then skipped with a warning naming it, rather than stalling
+//	    the content type until the blob expires. A blob over max_blob_mb is
+//	    never given up: raising the parameter fetches it.
 //	  - seen: base64 of the dedupe set: a format byte (1), a uvarint bucket
 //	    count, then per bucket (one per minute of contentCreated, ascending)
 //	    the minute (varint Unix minutes for the first, uvarint delta after),

@@ -27,6 +27,12 @@ const (
 	// MaxLag bounds how long record Ids are kept for a content type that
 	// lags behind the others (see Run's pruning).
 	MaxLag = 6 * time.Hour
+	// GiveUpRuns is how many consecutive runs a blob may fail to decode
+	// before it is skipped with a warning: it cannot be fetched any better
+	// later, and holding the cursor would stall its content type for up to
+	// 7 days. (A blob over max_blob_mb is never given up: raising the
+	// parameter fetches it.)
+	GiveUpRuns = 3
 )
 
 // Source is what Run needs from the API client (*activity.Client).
@@ -63,6 +69,10 @@ type Outcome struct {
 	Diagnostics *Diagnostics
 	Warnings    []string
 	Err         error // the first failure, nil when the run completed
+	// Unreadable is true when every failure of the run was a blob that
+	// could not be decoded: the state then carries the failure counts
+	// (Stream.Unreadable) and must be kept even though nothing else moved.
+	Unreadable bool
 }
 
 // Diagnostics are stored in lastRun for people (the engine shows no war
@@ -107,14 +117,16 @@ type entry struct {
 
 // streamRun is one content type's progress in a run.
 type streamRun struct {
-	name    string
-	s       *Stream
-	next    time.Time // start of the next window to list
-	failed  error
-	failAt  time.Time // listing start that failed (zero: a blob failed)
-	entries []*entry
-	stats   *StreamStats
-	touched map[string]bool // partial content IDs met this run
+	name   string
+	s      *Stream
+	next   time.Time // start of the next window to list
+	failed error
+	failAt time.Time // listing start that failed (zero: a blob failed)
+	// unreadable: the failure is a blob that could not be decoded.
+	unreadable bool
+	entries    []*entry
+	stats      *StreamStats
+	touched    map[string]bool // partial content IDs met this run
 }
 
 // Run lists, downloads and dedupes one fetch run. prev is the decoded
@@ -251,9 +263,25 @@ func Run(ctx context.Context, src Source, prev *State, opt Options) *Outcome {
 					e.done = true
 					return nil
 				}
+				if errors.As(derr, &ce) && !ce.TooLarge {
+					runs := unreadableRuns(r.s, b.ContentID) + 1
+					if runs >= GiveUpRuns {
+						warn("%s: gave up on content blob %s (contentCreated %s) after %d fetch runs could not read it (%v); its records were not delivered. Check them with a Microsoft Purview audit search.",
+							r.name, b.ContentID, b.ContentCreated, runs, derr)
+						r.stats.Skipped++
+						r.s.addBlob(b.ContentID, e.created)
+						r.s.Partials = dropPartial(r.s.Partials, b.ContentID)
+						r.s.Unreadable = dropUnreadable(r.s.Unreadable, b.ContentID)
+						e.done = true
+						return nil
+					}
+					r.s.Unreadable = setUnreadable(r.s.Unreadable, Unreadable{ContentID: b.ContentID, Created: e.created, Runs: runs})
+					r.unreadable = true
+				}
 				r.failed = derr
 				return nil
 			}
+			r.s.Unreadable = dropUnreadable(r.s.Unreadable, b.ContentID)
 			r.stats.Downloaded++
 			start := 0
 			if p := findPartial(r.s.Partials, b.ContentID); p != nil {
@@ -334,6 +362,9 @@ func Run(ctx context.Context, src Source, prev *State, opt Options) *Outcome {
 			keep = append(keep, p)
 		}
 		r.s.Partials = keep
+		// Failure counts of blobs now out of reach go; a blob read
+		// successfully dropped its own above.
+		r.s.Unreadable = slices.DeleteFunc(r.s.Unreadable, func(u Unreadable) bool { return u.Created.Before(r.s.From) })
 		cur := limit.Truncate(time.Second)
 		if cur.Before(r.s.From) {
 			cur = r.s.From // only when contentCreated was unparseable and truncated below From
@@ -374,6 +405,12 @@ func Run(ctx context.Context, src Source, prev *State, opt Options) *Outcome {
 		}
 		st.prune(r.s, p.Add(-opt.Overlap))
 	}
+	out.Unreadable = out.Err != nil
+	for _, r := range runs {
+		if r.failed != nil && !r.unreadable {
+			out.Unreadable = false
+		}
+	}
 	out.Diagnostics.Incidents = len(out.Items)
 	out.Diagnostics.Limited = stopped
 	out.Diagnostics.Warnings = out.Warnings
@@ -394,6 +431,29 @@ func listedPast(r *streamRun, t time.Time) bool {
 		limit = r.failAt
 	}
 	return t.Before(limit)
+}
+
+func unreadableRuns(s *Stream, id string) int {
+	for _, u := range s.Unreadable {
+		if u.ContentID == id {
+			return u.Runs
+		}
+	}
+	return 0
+}
+
+func setUnreadable(us []Unreadable, u Unreadable) []Unreadable {
+	for i := range us {
+		if us[i].ContentID == u.ContentID {
+			us[i] = u
+			return us
+		}
+	}
+	return append(us, u)
+}
+
+func dropUnreadable(us []Unreadable, id string) []Unreadable {
+	return slices.DeleteFunc(us, func(u Unreadable) bool { return u.ContentID == id })
 }
 
 func findPartial(ps []Partial, id string) *Partial {

@@ -43,6 +43,11 @@ type Stream struct {
 	// Partials are blobs delivered only up to a record offset (max_fetch
 	// cut inside a blob). They are not in the dedupe set.
 	Partials []Partial
+	// Unreadable are blobs that could not be decoded (malformed JSON that
+	// survived the client's retries), with how many runs failed on them.
+	// After GiveUpRuns runs a blob is skipped with a warning rather than
+	// stalling its content type until it expires.
+	Unreadable []Unreadable
 
 	seen  *seen
 	blobs map[uint64]struct{}
@@ -53,6 +58,13 @@ type Partial struct {
 	ContentID string    `json:"content_id"`
 	Created   time.Time `json:"content_created"`
 	Offset    int       `json:"offset"`
+}
+
+// Unreadable is a blob that failed to decode in Runs consecutive runs.
+type Unreadable struct {
+	ContentID string    `json:"content_id"`
+	Created   time.Time `json:"content_created"`
+	Runs      int       `json:"runs"`
 }
 
 // NewState returns an empty state (a first run).
@@ -129,10 +141,11 @@ type wire struct {
 }
 
 type wireStream struct {
-	Cursor   string    `json:"cursor"`
-	From     string    `json:"from"`
-	Partials []Partial `json:"partials,omitempty"`
-	Seen     string    `json:"seen,omitempty"`
+	Cursor     string       `json:"cursor"`
+	From       string       `json:"from"`
+	Partials   []Partial    `json:"partials,omitempty"`
+	Unreadable []Unreadable `json:"unreadable,omitempty"`
+	Seen       string       `json:"seen,omitempty"`
 }
 
 const wireTime = "2006-01-02T15:04:05Z"
@@ -142,7 +155,7 @@ const wireTime = "2006-01-02T15:04:05Z"
 func (st *State) Encode(d *Diagnostics) (json.RawMessage, error) {
 	w := wire{Version: Version, Streams: map[string]*wireStream{}, Migrated: st.Migrated, Diagnostics: d}
 	for ct, s := range st.Streams {
-		ws := &wireStream{Cursor: s.Cursor.UTC().Format(wireTime), From: s.From.UTC().Format(wireTime), Partials: s.Partials}
+		ws := &wireStream{Cursor: s.Cursor.UTC().Format(wireTime), From: s.From.UTC().Format(wireTime), Partials: s.Partials, Unreadable: s.Unreadable}
 		if enc := s.seen.encode(); len(enc) > 0 {
 			ws.Seen = base64.StdEncoding.EncodeToString(enc)
 		}
@@ -233,6 +246,16 @@ func Decode(raw json.RawMessage) (*State, error) {
 				return nil, fmt.Errorf("lastRun stream %s: partial blob %s has content_created outside the years 2000-9999", ct, p.ContentID)
 			}
 			s.Partials = append(s.Partials, p)
+		}
+		for _, u := range ws.Unreadable {
+			if u.ContentID == "" || u.Runs < 0 {
+				return nil, fmt.Errorf("lastRun stream %s: an unreadable blob has no content_id or a negative run count", ct)
+			}
+			u.Created = u.Created.UTC()
+			if !inWireRange(u.Created) {
+				return nil, fmt.Errorf("lastRun stream %s: unreadable blob %s has content_created outside the years 2000-9999", ct, u.ContentID)
+			}
+			s.Unreadable = append(s.Unreadable, u)
 		}
 		if ws.Seen != "" {
 			data, err := base64.StdEncoding.DecodeString(ws.Seen)
