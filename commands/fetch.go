@@ -56,6 +56,7 @@ func fetchIncidents(ctx context.Context, env *Env) (*Result, error) {
 		MaxFetch:     p.MaxFetch,
 		Filter:       filter,
 		Logger:       env.Logger,
+		ReadAhead:    p.DownloadConcurrency,
 	})
 	if out.Err != nil && len(out.Items) == 0 && !out.Unreadable {
 		// Nothing delivered: fail, so the engine shows the error and keeps

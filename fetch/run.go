@@ -50,6 +50,9 @@ type Options struct {
 	MaxFetch     int
 	Filter       *activity.Filter // nil keeps every record
 	Logger       *slog.Logger
+	// ReadAhead is the client's download parallelism; with MaxFetch it
+	// sizes the first chunk of blobs handed to Download (0: 8).
+	ReadAhead int
 }
 
 // Item is one record to turn into an incident.
@@ -192,6 +195,7 @@ func Run(ctx context.Context, src Source, prev *State, opt Options) *Outcome {
 		}
 	}
 	stopped := false
+	blobsDone := 0 // blobs handed back by Download this run
 	for ws := gridStart; ws.Before(end) && !stopped && ctx.Err() == nil; ws = ws.Add(MaxWindow) {
 		we := ws.Add(MaxWindow)
 		if we.After(end) {
@@ -236,92 +240,106 @@ func Run(ctx context.Context, src Source, prev *State, opt Options) *Outcome {
 		if len(batch) == 0 {
 			continue
 		}
-		blobs := make([]activity.Blob, len(batch))
-		for i, e := range batch {
-			blobs[i] = e.blob
-		}
-		idx := 0
-		err := src.Download(ctx, blobs, func(b activity.Blob, recs []activity.Record, derr error) error {
-			e := batch[idx]
-			idx++
-			r := runs[e.ct]
-			if r.failed != nil {
-				return nil // left undelivered: the cursor stays before it
+		// With max_fetch, the batch goes to Download in chunks sized to what
+		// the cut still needs (from the incidents per blob seen so far), so
+		// the client's read-ahead does not download blobs past the cut only
+		// to cancel them: those requests cost the tenant's quota.
+		var err error
+		for pos := 0; pos < len(batch) && err == nil; {
+			n := len(batch) - pos
+			if opt.MaxFetch > 0 {
+				n = min(n, chunkSize(opt.MaxFetch-len(out.Items), len(out.Items), blobsDone, opt.ReadAhead))
 			}
-			if derr != nil {
-				if ctx.Err() != nil {
-					return stoppedErr(ctx)
+			chunk := batch[pos : pos+n]
+			pos += n
+			blobs := make([]activity.Blob, len(chunk))
+			for i, e := range chunk {
+				blobs[i] = e.blob
+			}
+			idx := 0
+			err = src.Download(ctx, blobs, func(b activity.Blob, recs []activity.Record, derr error) error {
+				e := chunk[idx]
+				idx++
+				blobsDone++
+				r := runs[e.ct]
+				if r.failed != nil {
+					return nil // left undelivered: the cursor stays before it
 				}
-				var ce *activity.ContentError
-				if activity.IsSkippable(derr) && !errors.As(derr, &ce) {
-					// The blob is gone (AF20050/51/52): nothing can fetch
-					// it again, so report it and go on.
-					warn("%s: skipped content blob %s (contentCreated %s): %v", r.name, b.ContentID, b.ContentCreated, derr)
-					r.stats.Skipped++
-					r.s.addBlob(b.ContentID, e.created)
-					r.s.Partials = dropPartial(r.s.Partials, b.ContentID)
-					e.done = true
-					return nil
-				}
-				if errors.As(derr, &ce) && !ce.TooLarge {
-					runs := unreadableRuns(r.s, b.ContentID) + 1
-					if runs >= GiveUpRuns {
-						warn("%s: gave up on content blob %s (contentCreated %s) after %d fetch runs could not read it (%v); its records were not delivered. Check them with a Microsoft Purview audit search.",
-							r.name, b.ContentID, b.ContentCreated, runs, derr)
+				if derr != nil {
+					if ctx.Err() != nil {
+						return stoppedErr(ctx)
+					}
+					var ce *activity.ContentError
+					if activity.IsSkippable(derr) && !errors.As(derr, &ce) {
+						// The blob is gone (AF20050/51/52): nothing can fetch
+						// it again, so report it and go on.
+						warn("%s: skipped content blob %s (contentCreated %s): %v", r.name, b.ContentID, b.ContentCreated, derr)
 						r.stats.Skipped++
 						r.s.addBlob(b.ContentID, e.created)
 						r.s.Partials = dropPartial(r.s.Partials, b.ContentID)
-						r.s.Unreadable = dropUnreadable(r.s.Unreadable, b.ContentID)
 						e.done = true
 						return nil
 					}
-					r.s.Unreadable = setUnreadable(r.s.Unreadable, Unreadable{ContentID: b.ContentID, Created: e.created, Runs: runs})
-					r.unreadable = true
+					if errors.As(derr, &ce) && !ce.TooLarge {
+						runs := unreadableRuns(r.s, b.ContentID) + 1
+						if runs >= GiveUpRuns {
+							warn("%s: gave up on content blob %s (contentCreated %s) after %d fetch runs could not read it (%v); its records were not delivered. Check them with a Microsoft Purview audit search.",
+								r.name, b.ContentID, b.ContentCreated, runs, derr)
+							r.stats.Skipped++
+							r.s.addBlob(b.ContentID, e.created)
+							r.s.Partials = dropPartial(r.s.Partials, b.ContentID)
+							r.s.Unreadable = dropUnreadable(r.s.Unreadable, b.ContentID)
+							e.done = true
+							return nil
+						}
+						r.s.Unreadable = setUnreadable(r.s.Unreadable, Unreadable{ContentID: b.ContentID, Created: e.created, Runs: runs})
+						r.unreadable = true
+					}
+					r.failed = derr
+					return nil
 				}
-				r.failed = derr
-				return nil
-			}
-			r.s.Unreadable = dropUnreadable(r.s.Unreadable, b.ContentID)
-			r.stats.Downloaded++
-			start := 0
-			if p := findPartial(r.s.Partials, b.ContentID); p != nil {
-				start = p.Offset
-				r.touched[b.ContentID] = true
-			}
-			for j := start; j < len(recs); j++ {
-				rec := recs[j]
-				r.stats.Records++
-				if rec.ID != "" && st.RecordSeen(rec.ID) {
-					r.stats.Duplicates++
-					continue
+				r.s.Unreadable = dropUnreadable(r.s.Unreadable, b.ContentID)
+				r.stats.Downloaded++
+				start := 0
+				if p := findPartial(r.s.Partials, b.ContentID); p != nil {
+					start = p.Offset
+					r.touched[b.ContentID] = true
 				}
-				if !opt.Filter.Match(&rec) {
-					r.stats.Filtered++
-					continue
-				}
-				if rec.ID != "" {
-					st.addRecord(r.s, e.created, rec.ID)
-				}
-				out.Items = append(out.Items, Item{ContentType: r.name, ContentID: b.ContentID, BlobCreated: e.created, Record: rec})
-				r.stats.Incidents++
-				if opt.MaxFetch > 0 && len(out.Items) >= opt.MaxFetch {
-					stopped = true
-					if j+1 < len(recs) {
-						r.s.Partials = setPartial(r.s.Partials, Partial{ContentID: b.ContentID, Created: e.created, Offset: j + 1})
-						r.touched[b.ContentID] = true
+				for j := start; j < len(recs); j++ {
+					rec := recs[j]
+					r.stats.Records++
+					if rec.ID != "" && st.RecordSeen(rec.ID) {
+						r.stats.Duplicates++
+						continue
+					}
+					if !opt.Filter.Match(&rec) {
+						r.stats.Filtered++
+						continue
+					}
+					if rec.ID != "" {
+						st.addRecord(r.s, e.created, rec.ID)
+					}
+					out.Items = append(out.Items, Item{ContentType: r.name, ContentID: b.ContentID, BlobCreated: e.created, Record: rec})
+					r.stats.Incidents++
+					if opt.MaxFetch > 0 && len(out.Items) >= opt.MaxFetch {
+						stopped = true
+						if j+1 < len(recs) {
+							r.s.Partials = setPartial(r.s.Partials, Partial{ContentID: b.ContentID, Created: e.created, Offset: j + 1})
+							r.touched[b.ContentID] = true
+							return errStop
+						}
+						r.s.addBlob(b.ContentID, e.created)
+						r.s.Partials = dropPartial(r.s.Partials, b.ContentID)
+						e.done = true
 						return errStop
 					}
-					r.s.addBlob(b.ContentID, e.created)
-					r.s.Partials = dropPartial(r.s.Partials, b.ContentID)
-					e.done = true
-					return errStop
 				}
-			}
-			r.s.addBlob(b.ContentID, e.created)
-			r.s.Partials = dropPartial(r.s.Partials, b.ContentID)
-			e.done = true
-			return nil
-		})
+				r.s.addBlob(b.ContentID, e.created)
+				r.s.Partials = dropPartial(r.s.Partials, b.ContentID)
+				e.done = true
+				return nil
+			})
+		}
 		if err != nil && !errors.Is(err, errStop) {
 			// Only the context ends a download early; everything not yet
 			// handed to fn stays undelivered.
@@ -431,6 +449,22 @@ func listedPast(r *streamRun, t time.Time) bool {
 		limit = r.failAt
 	}
 	return t.Before(limit)
+}
+
+// chunkSize is how many blobs to hand to Download next when need more
+// incidents are wanted: enough for need at the incidents per blob seen so
+// far (got over done blobs), plus one for records filtered or already
+// delivered; before anything is known, one round of the read-ahead.
+func chunkSize(need, got, done, readAhead int) int {
+	if readAhead <= 0 {
+		readAhead = 8
+	}
+	if done == 0 || got == 0 {
+		return readAhead
+	}
+	perBlob := float64(got) / float64(done)
+	n := int(float64(need)/perBlob) + 1
+	return max(n, 1)
 }
 
 func unreadableRuns(s *Stream, id string) int {
