@@ -234,16 +234,7 @@ func transportRetryable(err error) bool {
 	if err == nil {
 		return false
 	}
-	var (
-		tlsVerify   *tls.CertificateVerificationError
-		unknownAuth x509.UnknownAuthorityError
-		hostErr     x509.HostnameError
-		certInvalid x509.CertificateInvalidError
-	)
-	if errors.As(err, &tlsVerify) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr) || errors.As(err, &certInvalid) {
-		return false
-	}
-	if strings.Contains(err.Error(), "x509: ") {
+	if IsCertificateError(err) {
 		return false
 	}
 	var dnsErr *net.DNSError
@@ -263,4 +254,20 @@ func transportRetryable(err error) bool {
 	// Connection refused/reset, EOF mid-response, timeouts, "server closed
 	// idle connection": transient in practice.
 	return true
+}
+
+// IsCertificateError reports a failed TLS certificate verification, typed or
+// (from libraries that flatten errors to text) by its x509 message.
+func IsCertificateError(err error) bool {
+	var (
+		tlsVerify   *tls.CertificateVerificationError
+		unknownAuth x509.UnknownAuthorityError
+		hostErr     x509.HostnameError
+		certInvalid x509.CertificateInvalidError
+	)
+	if errors.As(err, &tlsVerify) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr) || errors.As(err, &certInvalid) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "x509: ") || strings.Contains(msg, "tls: failed to verify certificate")
 }

@@ -39,13 +39,20 @@ func newHarness(t *testing.T) *harness {
 // builds the token source, as the dispatcher does.
 func (h *harness) source(raw map[string]any) (auth.TokenSource, error) {
 	h.t.Helper()
+	return h.sourceWithClock(raw, h.clk)
+}
+
+// sourceWithClock is source with another clock (e.g. one that acts while
+// the source backs off).
+func (h *harness) sourceWithClock(raw map[string]any, c clock.Clock) (auth.TokenSource, error) {
+	h.t.Helper()
 	p, err := params.Decode(raw)
 	if err != nil {
 		h.t.Fatalf("params: %v", err)
 	}
 	h.store = state.New(h.ctx)
 	logger := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	return auth.New(context.Background(), auth.Config{Params: p, Store: h.store, HTTP: h.srv.Client(), Clock: h.clk, Logger: logger})
+	return auth.New(context.Background(), auth.Config{Params: p, Store: h.store, HTTP: h.srv.Client(), Clock: c, Logger: logger})
 }
 
 // mustSource is source that fails the test on error.
@@ -122,17 +129,10 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// mustSourceWithClock is mustSource with another clock (e.g. one that acts
-// while the source backs off).
+// mustSourceWithClock is sourceWithClock that fails the test on error.
 func (h *harness) mustSourceWithClock(raw map[string]any, c clock.Clock) auth.TokenSource {
 	h.t.Helper()
-	p, err := params.Decode(raw)
-	if err != nil {
-		h.t.Fatalf("params: %v", err)
-	}
-	h.store = state.New(h.ctx)
-	logger := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ts, err := auth.New(context.Background(), auth.Config{Params: p, Store: h.store, HTTP: h.srv.Client(), Clock: c, Logger: logger})
+	ts, err := h.sourceWithClock(raw, c)
 	if err != nil {
 		h.t.Fatalf("auth.New: %v", err)
 	}

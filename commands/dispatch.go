@@ -3,8 +3,6 @@ package commands
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +12,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/secops-go/ms-management-activity/activity"
 	"github.com/secops-go/ms-management-activity/auth"
 	"github.com/secops-go/ms-management-activity/clock"
 	xcontext "github.com/secops-go/ms-management-activity/context"
@@ -285,13 +284,7 @@ func truthy(v any) bool {
 // hint adds the fix for failures whose cause is below the command, in the
 // connection: an unverifiable TLS certificate names the insecure parameter.
 func hint(err error) string {
-	var cve *tls.CertificateVerificationError
-	var ua x509.UnknownAuthorityError
-	var hn x509.HostnameError
-	var ci x509.CertificateInvalidError
-	msg := err.Error()
-	if errors.As(err, &cve) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci) ||
-		strings.Contains(msg, "x509: ") || strings.Contains(msg, "tls: failed to verify certificate") {
+	if activity.IsCertificateError(err) {
 		return "The server's TLS certificate could not be verified (see the x509 reason above). If the certificate is expected " +
 			"(a TLS-inspecting proxy or a private CA), install its CA on this machine, or set the insecure parameter " +
 			"(\"Trust any certificate (not secure)\")."

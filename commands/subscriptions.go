@@ -10,13 +10,9 @@ import (
 
 // startSubscription is ms-management-activity-start-subscription.
 func startSubscription(ctx context.Context, env *Env) (*Result, error) {
-	ct, err := contentTypeArg(env)
-	if err != nil {
-		return nil, err
-	}
 	ctx, cancel := context.WithTimeout(ctx, subscriptionDeadline)
 	defer cancel()
-	c, err := newActivityClient(ctx, env, 0)
+	ct, c, err := subscriptionClient(ctx, env)
 	if err != nil {
 		return nil, err
 	}
@@ -32,13 +28,9 @@ func startSubscription(ctx context.Context, env *Env) (*Result, error) {
 
 // stopSubscription is ms-management-activity-stop-subscription.
 func stopSubscription(ctx context.Context, env *Env) (*Result, error) {
-	ct, err := contentTypeArg(env)
-	if err != nil {
-		return nil, err
-	}
 	ctx, cancel := context.WithTimeout(ctx, subscriptionDeadline)
 	defer cancel()
-	c, err := newActivityClient(ctx, env, 0)
+	ct, c, err := subscriptionClient(ctx, env)
 	if err != nil {
 		return nil, err
 	}
@@ -50,6 +42,17 @@ func stopSubscription(ctx context.Context, env *Env) (*Result, error) {
 		return nil, err
 	}
 	return subscriptionResult("Successfully stopped subscription to content type: "+ct, ct, false), nil
+}
+
+// subscriptionClient reads start/stop's content_type argument and builds
+// the API client.
+func subscriptionClient(ctx context.Context, env *Env) (string, *activity.Client, error) {
+	ct, err := contentTypeArg(env)
+	if err != nil {
+		return "", nil, err
+	}
+	c, err := newActivityClient(ctx, env, 0)
+	return ct, c, err
 }
 
 func subscriptionResult(hr, ct string, enabled bool) *Result {

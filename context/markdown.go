@@ -3,6 +3,8 @@ package context
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -123,20 +125,11 @@ func FormatCell(v any) string {
 	case string:
 		return t
 	case map[string]any:
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		return dictLines(keys, t)
+		return dictLines(slices.Sorted(maps.Keys(t)), t)
 	case OrderedMap:
 		return dictLines(t.Keys, t.Values)
 	case []any:
-		parts := make([]string, len(t))
-		for i, e := range t {
-			parts[i] = pyStr(e)
-		}
-		return strings.Join(parts, ",\n")
+		return joinList(t, pyStr, ",\n")
 	case []string:
 		return strings.Join(t, ",\n")
 	default:
@@ -156,13 +149,29 @@ func dictLines(keys []string, m map[string]any) string {
 // anything else is JSON.
 func flatten(v any) string {
 	if l, ok := v.([]any); ok {
-		parts := make([]string, len(l))
-		for i, e := range l {
-			parts[i] = pyStr(e)
-		}
-		return strings.Join(parts, ",\n")
+		return joinList(l, pyStr, ",\n")
 	}
 	return jsonDumps(v)
+}
+
+// joinList renders each element with f and joins them with sep.
+func joinList(l []any, f func(any) string, sep string) string {
+	parts := make([]string, len(l))
+	for i, e := range l {
+		parts[i] = f(e)
+	}
+	return strings.Join(parts, sep)
+}
+
+// joinDict renders a dict literal "{k: v, ...}" with sorted keys, each key
+// and value rendered by f (JSON or Python repr).
+func joinDict(m map[string]any, f func(any) string) string {
+	keys := slices.Sorted(maps.Keys(m))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = f(k) + ": " + f(m[k])
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
 }
 
 // jsonDumps is json.dumps(v, ensure_ascii=False) with Python's separators.
@@ -185,22 +194,9 @@ func jsonDumps(v any) string {
 	case int, int64, int32, uint, uint64:
 		return fmt.Sprint(t)
 	case map[string]any:
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = jsonDumps(k) + ": " + jsonDumps(t[k])
-		}
-		return "{" + strings.Join(parts, ", ") + "}"
+		return joinDict(t, jsonDumps)
 	case []any:
-		parts := make([]string, len(t))
-		for i, e := range t {
-			parts[i] = jsonDumps(e)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
+		return "[" + joinList(t, jsonDumps, ", ") + "]"
 	default:
 		b, err := json.Marshal(t)
 		if err != nil {
@@ -235,22 +231,9 @@ func pyRepr(v any) string {
 	case string:
 		return "'" + strings.ReplaceAll(strings.ReplaceAll(t, `\`, `\\`), "'", `\'`) + "'"
 	case map[string]any:
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = pyRepr(k) + ": " + pyRepr(t[k])
-		}
-		return "{" + strings.Join(parts, ", ") + "}"
+		return joinDict(t, pyRepr)
 	case []any:
-		parts := make([]string, len(t))
-		for i, e := range t {
-			parts[i] = pyRepr(e)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
+		return "[" + joinList(t, pyRepr, ", ") + "]"
 	default:
 		return pyStr(t)
 	}
