@@ -21,9 +21,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/secops-go/ms-management-activity/commands"
-	"github.com/secops-go/ms-management-activity/progress"
-	"github.com/secops-go/ms-management-activity/redact"
-	"github.com/secops-go/ms-management-activity/spec"
+	"github.com/secops-go/ms-management-activity/internal/progress"
+	"github.com/secops-go/ms-management-activity/internal/redact"
+	"github.com/secops-go/ms-management-activity/internal/spec"
 )
 
 // integrationYML is the integration's definition, the single source of the

@@ -11,9 +11,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/secops-go/ms-management-activity/activitytest"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/commands"
-	"github.com/secops-go/ms-management-activity/redact"
+	"github.com/secops-go/ms-management-activity/internal/redact"
 )
 
 // lockedBuffer is a bytes.Buffer safe for the progress bar's writes.
@@ -55,7 +55,7 @@ func runCLI(t *testing.T, env map[string]string, tty bool, argv ...string) cliRu
 // emulatorFixture is a TLS emulator with the demo tenant and a params file
 // pointing at it; the client secret is only in env.
 type emulatorFixture struct {
-	srv    *activitytest.Server
+	srv    *emulator.Server
 	tenant *demoTenant
 	params string
 	env    map[string]string
@@ -63,7 +63,7 @@ type emulatorFixture struct {
 
 func newEmulatorFixture(t *testing.T, format string) *emulatorFixture {
 	t.Helper()
-	srv := activitytest.NewTLSServer()
+	srv := emulator.NewTLSServer()
 	t.Cleanup(srv.Close)
 	d := seedDemoTenant(srv)
 	dir := t.TempDir()

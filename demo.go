@@ -13,14 +13,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/activitytest"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/commands"
-	"github.com/secops-go/ms-management-activity/progress"
+	"github.com/secops-go/ms-management-activity/internal/progress"
 )
 
 // demoTenant is the emulated tenant the demo and the emulator command serve.
 type demoTenant struct {
-	srv      *activitytest.Server
+	srv      *emulator.Server
 	tenant   string
 	clientID string
 	secret   string
@@ -36,12 +36,12 @@ var demoContentTypes = []string{"Audit.AzureActiveDirectory", "Audit.Exchange", 
 // for all five content types over the last day (activitytest's
 // DemoGeneration: a few thousand records, late blobs, re-deliveries), and a
 // self-deployed app registration with a client secret.
-func seedDemoTenant(srv *activitytest.Server) *demoTenant {
-	d := &demoTenant{srv: srv, tenant: activitytest.DemoTenantID, clientID: "d3m0a991-6b1e-4c55-9a3e-5c0ffee00001", secret: "demo-secret-" + randHex(12)}
+func seedDemoTenant(srv *emulator.Server) *demoTenant {
+	d := &demoTenant{srv: srv, tenant: emulator.DemoTenantID, clientID: "d3m0a991-6b1e-4c55-9a3e-5c0ffee00001", secret: "demo-secret-" + randHex(12)}
 	for _, ct := range demoContentTypes {
 		srv.Subscribe(d.tenant, ct)
 	}
-	g := activitytest.DemoGeneration()
+	g := emulator.DemoGeneration()
 	g.Start = srv.Now().Add(-g.Span - g.Delay)
 	// The preset re-delivers records from any earlier blob, up to a day
 	// later; fetch recognizes a re-delivery within fetch_overlap (1 hour by
@@ -50,7 +50,7 @@ func seedDemoTenant(srv *activitytest.Server) *demoTenant {
 	g.DuplicateFraction = 0
 	gen := srv.Generate(d.tenant, g)
 	d.records, d.blobs = gen.Records, gen.Blobs
-	srv.RegisterApp(activitytest.App{TenantID: d.tenant, ClientID: d.clientID, Secret: d.secret})
+	srv.RegisterApp(emulator.App{TenantID: d.tenant, ClientID: d.clientID, Secret: d.secret})
 	return d
 }
 
@@ -105,7 +105,7 @@ func (h *human) demo(ctx context.Context, argv []string) int {
 		}
 	}
 	start := time.Now()
-	srv := activitytest.NewTLSServer()
+	srv := emulator.NewTLSServer()
 	defer srv.Close()
 	d := seedDemoTenant(srv)
 

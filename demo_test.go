@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/redact"
+	"github.com/secops-go/ms-management-activity/internal/redact"
 )
 
 // TestDemo runs "ms-management-activity demo" in-process, as "go run . demo"

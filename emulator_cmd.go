@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/activitytest"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/commands"
 	"github.com/secops-go/ms-management-activity/params"
-	"github.com/secops-go/ms-management-activity/progress"
+	"github.com/secops-go/ms-management-activity/internal/progress"
 )
 
 // EmulatorSecret is the client secret of the emulator command's app
@@ -52,7 +52,7 @@ func (h *human) emulator(ctx context.Context, argv []string) int {
 	// The emulator runs as a TLS httptest server on a random port; its
 	// handler and certificate are served on the address asked for, so that
 	// every URL it hands out (content URIs, next pages) uses that address.
-	srv := activitytest.NewTLSServer()
+	srv := emulator.NewTLSServer()
 	defer srv.Close()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -66,7 +66,7 @@ func (h *human) emulator(ctx context.Context, argv []string) int {
 	url := "https://" + ln.Addr().String()
 	d := seedDemoTenant(srv)
 	d.secret = EmulatorSecret
-	srv.RegisterApp(activitytest.App{TenantID: d.tenant, ClientID: d.clientID, Secret: d.secret})
+	srv.RegisterApp(emulator.App{TenantID: d.tenant, ClientID: d.clientID, Secret: d.secret})
 	yml := d.paramsYAMLAt(url, true)
 	if writeParams != "" {
 		if err := writeFileAtomic(writeParams, []byte(yml)); err != nil {

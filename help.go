@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/secops-go/ms-management-activity/commands"
-	"github.com/secops-go/ms-management-activity/spec"
+	"github.com/secops-go/ms-management-activity/internal/spec"
 )
 
 // help prints "help", "help COMMAND", "help params" or "help env", all

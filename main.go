@@ -14,7 +14,7 @@ import (
 	"strings"
 
 	"github.com/secops-go/ms-management-activity/commands"
-	"github.com/secops-go/ms-management-activity/redact"
+	"github.com/secops-go/ms-management-activity/internal/redact"
 )
 
 func main() {

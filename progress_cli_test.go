@@ -13,7 +13,7 @@ import (
 
 	"github.com/creack/pty"
 
-	"github.com/secops-go/ms-management-activity/redact"
+	"github.com/secops-go/ms-management-activity/internal/redact"
 )
 
 // runCLIProgress is runCLI with stdout never a terminal and stderr a

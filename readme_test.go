@@ -15,9 +15,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/secops-go/ms-management-activity/activity"
+	"github.com/secops-go/ms-management-activity/internal/activity"
 	"github.com/secops-go/ms-management-activity/commands"
-	"github.com/secops-go/ms-management-activity/redact"
+	"github.com/secops-go/ms-management-activity/internal/redact"
 )
 
 var updateReadme = flag.Bool("update-readme", false, "rewrite README.md's generated parameter table")

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/secops-go/ms-management-activity/progress"
+	"github.com/secops-go/ms-management-activity/internal/progress"
 )
 
 // render turns the human-readable markdown into what is printed: verbatim

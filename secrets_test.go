@@ -24,7 +24,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/activitytest"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 )
 
 // The secret-hygiene harness: every command, in every auth flow, on its
@@ -93,7 +93,7 @@ func selfSigned(t *testing.T) (certPEM, keyPEM, thumbprint string, cert *x509.Ce
 }
 
 // hygieneFlows configures every auth flow on srv for tenant contoso.
-func hygieneFlows(t *testing.T, srv *activitytest.Server) []flowFixture {
+func hygieneFlows(t *testing.T, srv *emulator.Server) []flowFixture {
 	t.Helper()
 	common := func(p map[string]any) map[string]any {
 		p["insecure"] = true // the emulator's certificate is self-signed
@@ -107,7 +107,7 @@ func hygieneFlows(t *testing.T, srv *activitytest.Server) []flowFixture {
 	flows = append(flows, flowFixture{"client secret", common(cc), []string{cc["credentials_enc_key"].(map[string]any)["password"].(string)}})
 
 	certPEM, keyPEM, thumb, cert := selfSigned(t)
-	srv.RegisterApp(activitytest.App{TenantID: "contoso", ClientID: "app-cert-0001", Certificate: cert})
+	srv.RegisterApp(emulator.App{TenantID: "contoso", ClientID: "app-cert-0001", Certificate: cert})
 	flows = append(flows, flowFixture{"certificate", common(map[string]any{
 		"base_url": srv.BaseURL(), "authority_url": srv.URL, "self_deployed": true,
 		"credentials_auth_id":                map[string]any{"identifier": "", "password": "app-cert-0001"},
@@ -117,7 +117,7 @@ func hygieneFlows(t *testing.T, srv *activitytest.Server) []flowFixture {
 	}), []string{thumb, keyPEM}})
 
 	const acSecret = "AuthCodeApp~Secret.0123456789abcdef"
-	srv.RegisterApp(activitytest.App{TenantID: "contoso", ClientID: "app-code-0001", Secret: acSecret})
+	srv.RegisterApp(emulator.App{TenantID: "contoso", ClientID: "app-code-0001", Secret: acSecret})
 	code := srv.AddAuthCode("contoso", "app-code-0001", "https://localhost/callback")
 	flows = append(flows, flowFixture{"authorization code", common(map[string]any{
 		"base_url": srv.BaseURL(), "authority_url": srv.URL, "self_deployed": true, "redirect_uri": "https://localhost/callback",
@@ -168,7 +168,7 @@ type hygieneCase struct {
 	command string
 	args    map[string]any
 	params  map[string]any                 // overrides
-	setup   func(srv *activitytest.Server) // a fault, undone after the run
+	setup   func(srv *emulator.Server) // a fault, undone after the run
 	ictx    bool                           // run with the flow's stored integrationContext
 	// pasteInto names a non-secret param that gets the flow's first
 	// secret, as when a user pastes it into the wrong field: every error
@@ -178,7 +178,7 @@ type hygieneCase struct {
 
 func hygieneCases() []hygieneCase {
 	ct := map[string]any{"content_type": "Audit.General"}
-	none := func(*activitytest.Server) {}
+	none := func(*emulator.Server) {}
 	var cases []hygieneCase
 	for _, cmd := range []string{"test-module", "fetch-incidents", "ms-management-activity-list-subscriptions", "ms-management-activity-start-subscription",
 		"ms-management-activity-stop-subscription", "ms-management-activity-list-content", "ms-management-activity-generate-login-url", "ms-management-activity-auth-reset"} {
@@ -189,13 +189,13 @@ func hygieneCases() []hygieneCase {
 		cases = append(cases,
 			hygieneCase{name: "fresh", command: cmd, args: args, setup: none},
 			hygieneCase{name: "cached token", command: cmd, args: args, setup: none, ictx: true},
-			hygieneCase{name: "token endpoint down", command: cmd, args: args, setup: func(s *activitytest.Server) { s.FailTokens(activitytest.TokenDown) }},
-			hygieneCase{name: "invalid client", command: cmd, args: args, setup: func(s *activitytest.Server) { s.FailTokens(activitytest.TokenInvalidClient) }},
-			hygieneCase{name: "token endpoint 500", command: cmd, args: args, setup: func(s *activitytest.Server) { s.FailTokens(activitytest.TokenServerError) }},
-			hygieneCase{name: "API 401 twice", command: cmd, args: args, ictx: true, setup: func(s *activitytest.Server) { s.FailNext("*", 2, activitytest.ExpiredToken) }},
-			hygieneCase{name: "revoked cached token", command: cmd, args: args, ictx: true, setup: func(s *activitytest.Server) { s.RevokeTokens() }},
-			hygieneCase{name: "API non-JSON error", command: cmd, args: args, setup: func(s *activitytest.Server) { s.FailNext("*", 1, activitytest.NonJSONError) }},
-			hygieneCase{name: "blob not an array", command: cmd, args: args, setup: func(s *activitytest.Server) { s.FailNext("blob", 1, activitytest.NotArray) }},
+			hygieneCase{name: "token endpoint down", command: cmd, args: args, setup: func(s *emulator.Server) { s.FailTokens(emulator.TokenDown) }},
+			hygieneCase{name: "invalid client", command: cmd, args: args, setup: func(s *emulator.Server) { s.FailTokens(emulator.TokenInvalidClient) }},
+			hygieneCase{name: "token endpoint 500", command: cmd, args: args, setup: func(s *emulator.Server) { s.FailTokens(emulator.TokenServerError) }},
+			hygieneCase{name: "API 401 twice", command: cmd, args: args, ictx: true, setup: func(s *emulator.Server) { s.FailNext("*", 2, emulator.ExpiredToken) }},
+			hygieneCase{name: "revoked cached token", command: cmd, args: args, ictx: true, setup: func(s *emulator.Server) { s.RevokeTokens() }},
+			hygieneCase{name: "API non-JSON error", command: cmd, args: args, setup: func(s *emulator.Server) { s.FailNext("*", 1, emulator.NonJSONError) }},
+			hygieneCase{name: "blob not an array", command: cmd, args: args, setup: func(s *emulator.Server) { s.FailNext("blob", 1, emulator.NotArray) }},
 			hygieneCase{name: "TLS verification", command: cmd, args: args, params: map[string]any{"insecure": false}, setup: none},
 			hygieneCase{name: "bad timeout param", command: cmd, args: args, params: map[string]any{"timeout": "-1"}, setup: none},
 			hygieneCase{name: "secret of the wrong type", command: cmd, args: args, params: map[string]any{"credentials_enc_key": map[string]any{"password": []any{"WrongTypeSecret-4711-abcdef"}}}, setup: none},
@@ -217,7 +217,7 @@ func hygieneCases() []hygieneCase {
 // TestSecretHygiene runs every hygiene case in every flow through main's
 // run at --log-level debug and scans what it wrote.
 func TestSecretHygiene(t *testing.T) {
-	srv := activitytest.NewTLSServer()
+	srv := emulator.NewTLSServer()
 	defer srv.Close()
 	srv.AddTenant("contoso")
 	srv.Subscribe("contoso", "Audit.General")
@@ -265,7 +265,7 @@ func TestSecretHygiene(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			code := run([]string{"--log-level", "debug"}, bytes.NewReader(raw), &stdout, &stderr, func(string) string { return "" })
 			srv.ClearFaults()
-			srv.FailTokens(activitytest.TokenOK)
+			srv.FailTokens(emulator.TokenOK)
 			runs++
 			name := fmt.Sprintf("%s/%s/%s", fl.name, hc.command, hc.name)
 			var res map[string]any
@@ -336,7 +336,7 @@ func hygieneBinary(t *testing.T) string {
 // panic-free failure of every flow.
 func TestSecretHygieneBinary(t *testing.T) {
 	bin := hygieneBinary(t)
-	srv := activitytest.NewTLSServer()
+	srv := emulator.NewTLSServer()
 	defer srv.Close()
 	srv.AddTenant("contoso")
 	srv.Subscribe("contoso", "Audit.General")
@@ -347,12 +347,12 @@ func TestSecretHygieneBinary(t *testing.T) {
 		for _, c := range []struct {
 			command string
 			args    map[string]any
-			fault   activitytest.TokenFault
+			fault   emulator.TokenFault
 		}{
-			{"test-module", nil, activitytest.TokenOK},
-			{"ms-management-activity-list-content", map[string]any{"content_type": "Audit.General"}, activitytest.TokenOK},
-			{"fetch-incidents", nil, activitytest.TokenInvalidClient},
-			{"ms-management-activity-list-subscriptions", nil, activitytest.TokenDown},
+			{"test-module", nil, emulator.TokenOK},
+			{"ms-management-activity-list-content", map[string]any{"content_type": "Audit.General"}, emulator.TokenOK},
+			{"fetch-incidents", nil, emulator.TokenInvalidClient},
+			{"ms-management-activity-list-subscriptions", nil, emulator.TokenDown},
 		} {
 			raw, _ := json.Marshal(map[string]any{"command": c.command, "params": fl.params, "args": c.args, "integrationContext": stored})
 			srv.FailTokens(c.fault)
@@ -362,7 +362,7 @@ func TestSecretHygieneBinary(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err := cmd.Run()
-			srv.FailTokens(activitytest.TokenOK)
+			srv.FailTokens(emulator.TokenOK)
 			code := 0
 			var ee *exec.ExitError
 			if errors.As(err, &ee) {
@@ -376,7 +376,7 @@ func TestSecretHygieneBinary(t *testing.T) {
 				t.Errorf("%s: exit %d, stdout %q", name, code, stdout.String())
 				continue
 			}
-			if c.fault == activitytest.TokenOK && code != 0 {
+			if c.fault == emulator.TokenOK && code != 0 {
 				t.Errorf("%s: exit %d, want 0: %s", name, code, stdout.String())
 			}
 			ictx, _ := res["integrationContext"].(map[string]any)

@@ -15,7 +15,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/secops-go/ms-management-activity/activitytest"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 )
 
 // proxyTestHost is the name the binary is given for the emulator: Go never
@@ -70,7 +70,7 @@ func newConnectProxy(t *testing.T) *connectProxy {
 func TestBinaryProxy(t *testing.T) {
 	bin := hygieneBinary(t)
 	proxy := newConnectProxy(t)
-	srv := activitytest.NewTLSServer()
+	srv := emulator.NewTLSServer()
 	defer srv.Close()
 	srv.AddTenant("contoso")
 	srv.Subscribe("contoso", "Audit.General")

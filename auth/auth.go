@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/clock"
+	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/params"
-	"github.com/secops-go/ms-management-activity/state"
+	"github.com/secops-go/ms-management-activity/internal/state"
 )
 
 // Config is what New needs to build the token source of the configured flow.

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/activitytest"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/auth"
 )
 
@@ -84,7 +84,7 @@ func TestProviderErrors(t *testing.T) {
 	h := newHarness(t)
 	c := newTestCert(t)
 	other := newTestCert(t)
-	h.srv.RegisterApp(activitytest.App{TenantID: "tenant-1", ClientID: "app-1", Secret: "right-secret-value", Certificate: c.cert})
+	h.srv.RegisterApp(emulator.App{TenantID: "tenant-1", ClientID: "app-1", Secret: "right-secret-value", Certificate: c.cert})
 	p := selfDeployed(h.srv, "app-1")
 
 	bad := clone(p)
@@ -113,15 +113,15 @@ func TestProviderErrors(t *testing.T) {
 
 	good := clone(p)
 	good["credentials_enc_key"] = cred("right-secret-value")
-	h.srv.FailTokens(activitytest.TokenDown)
+	h.srv.FailTokens(emulator.TokenDown)
 	if err := tokenErr(t, h, good); !strings.Contains(err.Error(), "Error in Microsoft authorization") {
 		t.Fatalf("down: %v", err)
 	}
-	h.srv.FailTokens(activitytest.TokenServerError)
+	h.srv.FailTokens(emulator.TokenServerError)
 	if err := tokenErr(t, h, good); !strings.Contains(err.Error(), "Status: 500, body: server_error") {
 		t.Fatalf("500: %v", err)
 	}
-	h.srv.FailTokens(activitytest.TokenOK)
+	h.srv.FailTokens(emulator.TokenOK)
 	h.token(h.mustSource(good))
 }
 
@@ -200,11 +200,11 @@ func TestOproxyBackoff(t *testing.T) {
 func TestOproxyBrokerDown(t *testing.T) {
 	h := newHarness(t)
 	p := h.srv.OproxyParams("tenant-1")
-	h.srv.FailTokens(activitytest.TokenServerError)
+	h.srv.FailTokens(emulator.TokenServerError)
 	if err := tokenErr(t, h, p); !strings.Contains(err.Error(), "Status: 500") {
 		t.Fatal(err)
 	}
-	h.srv.FailTokens(activitytest.TokenOK)
+	h.srv.FailTokens(emulator.TokenOK)
 	h.clk.Advance(2 * time.Second)
 	h.token(h.mustSource(p))
 }
@@ -219,8 +219,8 @@ func TestConfigChangeInvalidatesCache(t *testing.T) {
 
 	secret := p["credentials_enc_key"].(map[string]any)["password"].(string)
 	clientID := p["credentials_auth_id"].(map[string]any)["password"].(string)
-	h.srv.RegisterApp(activitytest.App{TenantID: "tenant-1", ClientID: clientID, Secret: secret + "-rotated"})
-	h.srv.RegisterApp(activitytest.App{TenantID: "tenant-2", ClientID: "app-2", Secret: secret})
+	h.srv.RegisterApp(emulator.App{TenantID: "tenant-1", ClientID: clientID, Secret: secret + "-rotated"})
+	h.srv.RegisterApp(emulator.App{TenantID: "tenant-2", ClientID: "app-2", Secret: secret})
 	changes := []map[string]any{
 		{"credentials_enc_key": cred(secret + "-rotated")},
 		{"credentials_refresh_token": cred("tenant-2"), "credentials_auth_id": cred("app-2")},

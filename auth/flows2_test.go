@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/activitytest"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 )
 
 // testCert is a self-signed certificate and its key in the PEM forms a user
@@ -51,7 +51,7 @@ func newTestCert(t *testing.T) testCert {
 	}
 }
 
-func selfDeployed(srv *activitytest.Server, clientID string) map[string]any {
+func selfDeployed(srv *emulator.Server, clientID string) map[string]any {
 	return map[string]any{
 		"base_url":                  srv.BaseURL(),
 		"authority_url":             srv.URL,
@@ -64,7 +64,7 @@ func selfDeployed(srv *activitytest.Server, clientID string) map[string]any {
 func TestClientCredentialsCertificateThumbprintAndKey(t *testing.T) {
 	h := newHarness(t)
 	c := newTestCert(t)
-	h.srv.RegisterApp(activitytest.App{TenantID: "tenant-1", ClientID: "cert-app", Certificate: c.cert})
+	h.srv.RegisterApp(emulator.App{TenantID: "tenant-1", ClientID: "cert-app", Certificate: c.cert})
 	p := selfDeployed(h.srv, "cert-app")
 	p["credentials_certificate_thumbprint"] = cred(c.thumbprint)
 	p["private_key"] = c.pkcs1 // PKCS#1, no certificate: our RS256 assertion with x5t
@@ -74,7 +74,7 @@ func TestClientCredentialsCertificateThumbprintAndKey(t *testing.T) {
 func TestClientCredentialsCertificateWithCert(t *testing.T) {
 	h := newHarness(t)
 	c := newTestCert(t)
-	h.srv.RegisterApp(activitytest.App{TenantID: "tenant-1", ClientID: "cert-app", Certificate: c.cert})
+	h.srv.RegisterApp(emulator.App{TenantID: "tenant-1", ClientID: "cert-app", Certificate: c.cert})
 	p := selfDeployed(h.srv, "cert-app")
 	// The portal's colon-separated lower-case form is accepted too.
 	p["certificate_thumbprint"] = strings.ToLower(c.thumbprint[:2] + ":" + c.thumbprint[2:])
@@ -85,7 +85,7 @@ func TestClientCredentialsCertificateWithCert(t *testing.T) {
 func TestCertificateTakesPrecedenceOverSecret(t *testing.T) {
 	h := newHarness(t)
 	c := newTestCert(t)
-	h.srv.RegisterApp(activitytest.App{TenantID: "tenant-1", ClientID: "cert-app", Certificate: c.cert})
+	h.srv.RegisterApp(emulator.App{TenantID: "tenant-1", ClientID: "cert-app", Certificate: c.cert})
 	p := selfDeployed(h.srv, "cert-app")
 	p["credentials_enc_key"] = cred("not-registered-secret")
 	p["credentials_certificate_thumbprint"] = cred(c.thumbprint)
@@ -94,7 +94,7 @@ func TestCertificateTakesPrecedenceOverSecret(t *testing.T) {
 }
 
 func authCodeParams(h *harness, code string) map[string]any {
-	h.srv.RegisterApp(activitytest.App{TenantID: "tenant-1", ClientID: "user-app", Secret: "user-app-secret-value"})
+	h.srv.RegisterApp(emulator.App{TenantID: "tenant-1", ClientID: "user-app", Secret: "user-app-secret-value"})
 	p := selfDeployed(h.srv, "user-app")
 	p["credentials_enc_key"] = cred("user-app-secret-value")
 	p["redirect_uri"] = "https://localhost/callback"
@@ -125,7 +125,7 @@ func TestAuthCode(t *testing.T) {
 func TestAuthCodeWithCertificate(t *testing.T) {
 	h := newHarness(t)
 	c := newTestCert(t)
-	h.srv.RegisterApp(activitytest.App{TenantID: "tenant-1", ClientID: "user-app", Certificate: c.cert})
+	h.srv.RegisterApp(emulator.App{TenantID: "tenant-1", ClientID: "user-app", Certificate: c.cert})
 	p := selfDeployed(h.srv, "user-app")
 	p["redirect_uri"] = "https://localhost/callback"
 	p["credentials_certificate_thumbprint"] = cred(c.thumbprint)

@@ -9,18 +9,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/activitytest"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/auth"
-	"github.com/secops-go/ms-management-activity/clock"
+	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/params"
-	"github.com/secops-go/ms-management-activity/state"
+	"github.com/secops-go/ms-management-activity/internal/state"
 )
 
 // harness is one emulator and the persisted integrationContext between
 // simulated process runs.
 type harness struct {
 	t     *testing.T
-	srv   *activitytest.Server
+	srv   *emulator.Server
 	clk   *clock.Fake
 	ctx   map[string]any // what the engine stored after the last run
 	logs  *syncBuffer
@@ -30,7 +30,7 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	clk := clock.NewFake(time.Now().Truncate(time.Second))
-	srv := activitytest.NewTLSServer(activitytest.WithClock(clk))
+	srv := emulator.NewTLSServer(emulator.WithClock(clk))
 	t.Cleanup(srv.Close)
 	return &harness{t: t, srv: srv, clk: clk, ctx: map[string]any{}, logs: &syncBuffer{}}
 }

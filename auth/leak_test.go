@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/activitytest"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 )
 
 // leakFinder knows the secret values of a test and finds any of their
@@ -118,7 +118,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	// Certificate: thumbprint + key, with the certificate, wrong certificate, bad PEM.
 	c, other := newTestCert(t), newTestCert(t)
 	leaks.add(c.pkcs1, c.pkcs8, other.pkcs8)
-	h.srv.RegisterApp(activitytest.App{TenantID: "tenant-1", ClientID: "cert-app", Certificate: c.cert})
+	h.srv.RegisterApp(emulator.App{TenantID: "tenant-1", ClientID: "cert-app", Certificate: c.cert})
 	reset()
 	pc := selfDeployed(h.srv, "cert-app")
 	pc["credentials_certificate_thumbprint"] = cred(c.thumbprint)

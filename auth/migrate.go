@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/state"
+	"github.com/secops-go/ms-management-activity/internal/state"
 )
 
 // The reference integration keeps its tokens under access_token,

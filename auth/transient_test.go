@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/activitytest"
-	"github.com/secops-go/ms-management-activity/clock"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
+	"github.com/secops-go/ms-management-activity/internal/clock"
 )
 
 // healingClock heals the token endpoint during the first back-off sleep, as
@@ -22,11 +22,11 @@ func (c healingClock) Sleep(ctx context.Context, d time.Duration) error {
 }
 
 func TestTransientTokenFailureIsRetried(t *testing.T) {
-	for _, fault := range []activitytest.TokenFault{activitytest.TokenServerError, activitytest.TokenDown} {
+	for _, fault := range []emulator.TokenFault{emulator.TokenServerError, emulator.TokenDown} {
 		h := newHarness(t)
 		raw := h.srv.ClientCredentialsParams("contoso")
 		h.srv.FailTokens(fault)
-		hc := healingClock{Fake: h.clk, heal: func() { h.srv.FailTokens(activitytest.TokenOK) }}
+		hc := healingClock{Fake: h.clk, heal: func() { h.srv.FailTokens(emulator.TokenOK) }}
 		ts := h.mustSourceWithClock(raw, hc)
 		if tok := h.token(ts); tok == "" {
 			t.Fatalf("fault %v: empty token", fault)
@@ -40,7 +40,7 @@ func TestTransientTokenFailureIsRetried(t *testing.T) {
 func TestPermanentTokenFailureIsNotRetried(t *testing.T) {
 	h := newHarness(t)
 	raw := h.srv.ClientCredentialsParams("contoso")
-	h.srv.FailTokens(activitytest.TokenInvalidClient)
+	h.srv.FailTokens(emulator.TokenInvalidClient)
 	ts := h.mustSource(raw)
 	if _, err := ts.Token(context.Background()); err == nil {
 		t.Fatal("want an error for invalid_client")

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/activity"
+	"github.com/secops-go/ms-management-activity/internal/activity"
 	"github.com/secops-go/ms-management-activity/params"
-	"github.com/secops-go/ms-management-activity/progress"
+	"github.com/secops-go/ms-management-activity/internal/progress"
 )
 
 // Overall deadlines per command: a run never hangs longer than this, even

@@ -12,14 +12,14 @@ import (
 	"runtime/debug"
 	"strings"
 
-	"github.com/secops-go/ms-management-activity/activity"
+	"github.com/secops-go/ms-management-activity/internal/activity"
 	"github.com/secops-go/ms-management-activity/auth"
-	"github.com/secops-go/ms-management-activity/clock"
+	"github.com/secops-go/ms-management-activity/internal/clock"
 	xcontext "github.com/secops-go/ms-management-activity/context"
-	"github.com/secops-go/ms-management-activity/httpclient"
+	"github.com/secops-go/ms-management-activity/internal/httpclient"
 	"github.com/secops-go/ms-management-activity/params"
-	"github.com/secops-go/ms-management-activity/redact"
-	"github.com/secops-go/ms-management-activity/state"
+	"github.com/secops-go/ms-management-activity/internal/redact"
+	"github.com/secops-go/ms-management-activity/internal/state"
 )
 
 // MaxEnvelopeBytes is the largest envelope accepted (PROTOCOL.md).

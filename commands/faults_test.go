@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/activitytest"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/auth"
-	"github.com/secops-go/ms-management-activity/clock"
+	"github.com/secops-go/ms-management-activity/internal/clock"
 	xcontext "github.com/secops-go/ms-management-activity/context"
 	"github.com/secops-go/ms-management-activity/params"
 )
@@ -90,7 +90,7 @@ func (c *manualDeadlineCtx) Err() error {
 // and the params and deps that point a run at it.
 type rig struct {
 	t        *testing.T
-	srv      *activitytest.Server
+	srv      *emulator.Server
 	clk      clock.Clock
 	fake     *clock.Fake
 	params   map[string]any
@@ -108,10 +108,10 @@ func newRig(t *testing.T, realAuth bool) *rig {
 
 func newRigClock(t *testing.T, realAuth bool, clk clock.Clock, fake *clock.Fake) *rig {
 	t.Helper()
-	return newRigServer(t, realAuth, clk, fake, activitytest.NewTLSServer(activitytest.WithClock(clk)))
+	return newRigServer(t, realAuth, clk, fake, emulator.NewTLSServer(emulator.WithClock(clk)))
 }
 
-func newRigServer(t *testing.T, realAuth bool, clk clock.Clock, fake *clock.Fake, srv *activitytest.Server) *rig {
+func newRigServer(t *testing.T, realAuth bool, clk clock.Clock, fake *clock.Fake, srv *emulator.Server) *rig {
 	t.Helper()
 	t.Cleanup(srv.Close)
 	srv.AddTenant("contoso")
@@ -248,7 +248,7 @@ type faultCase struct {
 	command  string
 	endpoint string
 	n        int
-	fault    activitytest.Fault
+	fault    emulator.Fault
 	// Expected outcome.
 	wantCode  int
 	wantSends int      // requests to endpoint
@@ -265,34 +265,34 @@ func TestFaultMatrix(t *testing.T) {
 	)
 	af429 := []string{"HTTP 429 AF429", "after 6 attempts", "lower requests_per_minute"}
 	cases := []faultCase{
-		{name: "429 Retry-After transient", command: CmdListSubscriptions, endpoint: subs, n: 2, fault: activitytest.Throttle(7 * time.Second), wantSends: 3, wantSlept: 14 * time.Second},
-		{name: "429 Retry-After persistent", command: CmdListSubscriptions, endpoint: subs, n: 100, fault: activitytest.Throttle(7 * time.Second), wantCode: 1, wantSends: maxSends, wantMsg: af429, wantSlept: 5 * 7 * time.Second},
-		{name: "429 no Retry-After transient", command: CmdListSubscriptions, endpoint: subs, n: 2, fault: activitytest.Throttle(0), wantSends: 3, wantSlept: 1},
-		{name: "429 no Retry-After persistent", command: CmdListSubscriptions, endpoint: subs, n: 100, fault: activitytest.Throttle(0), wantCode: 1, wantSends: maxSends, wantMsg: af429, wantSlept: 1},
-		{name: "AF429 as 403 transient", command: CmdListContent, endpoint: content, n: 2, fault: activitytest.ThrottleAF429, wantSends: 3, wantSlept: 1},
-		{name: "AF429 as 403 persistent", command: CmdListContent, endpoint: content, n: 100, fault: activitytest.ThrottleAF429, wantCode: 1, wantSends: maxSends, wantMsg: []string{"HTTP 403 AF429", "after 6 attempts", "throttled"}, wantSlept: 1},
-		{name: "AF50000 transient", command: CmdListSubscriptions, endpoint: subs, n: 2, fault: activitytest.InternalError, wantSends: 3, wantSlept: 1},
-		{name: "AF50000 persistent", command: CmdListSubscriptions, endpoint: subs, n: 100, fault: activitytest.InternalError, wantCode: 1, wantSends: maxSends, wantMsg: []string{"HTTP 500 AF50000", "after 6 attempts", "try again later"}, wantSlept: 1},
-		{name: "non-JSON error body", command: CmdListSubscriptions, endpoint: subs, n: 1, fault: activitytest.NonJSONError, wantCode: 1, wantSends: 1, wantMsg: []string{"HTTP 400", "Bad Request - Invalid URL", "HTTP Error 400. The request URL is invalid."}},
-		{name: "401 expired token once", command: CmdListSubscriptions, endpoint: subs, n: 1, fault: activitytest.ExpiredToken, wantSends: 2},
-		{name: "401 persistent", command: CmdListSubscriptions, endpoint: subs, n: 100, fault: activitytest.ExpiredToken, wantCode: 1, wantSends: 2, wantMsg: []string{"HTTP 401", "refused even after getting a new one"}},
-		{name: "reset mid-body listing transient", command: CmdListContent, endpoint: content, n: 2, fault: activitytest.ResetMidBody, wantSends: 3, wantSlept: 1},
-		{name: "reset mid-body listing persistent", command: CmdListContent, endpoint: content, n: 100, fault: activitytest.ResetMidBody, wantCode: 1, wantSends: maxSends, wantMsg: []string{"unexpected EOF", "after 6 attempts"}, wantSlept: 1},
-		{name: "reset mid-body blob once", command: CmdListContent, endpoint: "blob", n: 1, fault: activitytest.ResetMidBody, wantSends: 4, wantSlept: 1},
-		{name: "truncated blob once", command: CmdListContent, endpoint: "blob", n: 1, fault: activitytest.TruncatedJSON, wantSends: 4, wantSlept: 1},
-		{name: "truncated blob persistent", command: CmdListContent, endpoint: "blob", n: maxSends, fault: activitytest.TruncatedJSON, wantSends: maxSends + 2, wantMsg: []string{"Skipped 1 of 3 content blobs", "truncated JSON"}, wantSlept: 1},
-		{name: "blob not an array", command: CmdListContent, endpoint: "blob", n: 1, fault: activitytest.NotArray, wantSends: 3, wantMsg: []string{"Skipped 1 of 3 content blobs", "not a JSON array"}},
-		{name: "truncated listing once", command: CmdListContent, endpoint: content, n: 1, fault: activitytest.TruncatedJSON, wantSends: 2, wantSlept: 1},
-		{name: "truncated listing persistent", command: CmdListContent, endpoint: content, n: 100, fault: activitytest.TruncatedJSON, wantCode: 1, wantSends: maxSends, wantMsg: []string{"list content Audit.General"}, wantSlept: 1},
-		{name: "listing not an array once", command: CmdListContent, endpoint: content, n: 1, fault: activitytest.NotArray, wantSends: 2, wantSlept: 1},
-		{name: "listing not an array persistent", command: CmdListContent, endpoint: content, n: 100, fault: activitytest.NotArray, wantCode: 1, wantSends: maxSends, wantMsg: []string{"list content Audit.General"}, wantSlept: 1},
+		{name: "429 Retry-After transient", command: CmdListSubscriptions, endpoint: subs, n: 2, fault: emulator.Throttle(7 * time.Second), wantSends: 3, wantSlept: 14 * time.Second},
+		{name: "429 Retry-After persistent", command: CmdListSubscriptions, endpoint: subs, n: 100, fault: emulator.Throttle(7 * time.Second), wantCode: 1, wantSends: maxSends, wantMsg: af429, wantSlept: 5 * 7 * time.Second},
+		{name: "429 no Retry-After transient", command: CmdListSubscriptions, endpoint: subs, n: 2, fault: emulator.Throttle(0), wantSends: 3, wantSlept: 1},
+		{name: "429 no Retry-After persistent", command: CmdListSubscriptions, endpoint: subs, n: 100, fault: emulator.Throttle(0), wantCode: 1, wantSends: maxSends, wantMsg: af429, wantSlept: 1},
+		{name: "AF429 as 403 transient", command: CmdListContent, endpoint: content, n: 2, fault: emulator.ThrottleAF429, wantSends: 3, wantSlept: 1},
+		{name: "AF429 as 403 persistent", command: CmdListContent, endpoint: content, n: 100, fault: emulator.ThrottleAF429, wantCode: 1, wantSends: maxSends, wantMsg: []string{"HTTP 403 AF429", "after 6 attempts", "throttled"}, wantSlept: 1},
+		{name: "AF50000 transient", command: CmdListSubscriptions, endpoint: subs, n: 2, fault: emulator.InternalError, wantSends: 3, wantSlept: 1},
+		{name: "AF50000 persistent", command: CmdListSubscriptions, endpoint: subs, n: 100, fault: emulator.InternalError, wantCode: 1, wantSends: maxSends, wantMsg: []string{"HTTP 500 AF50000", "after 6 attempts", "try again later"}, wantSlept: 1},
+		{name: "non-JSON error body", command: CmdListSubscriptions, endpoint: subs, n: 1, fault: emulator.NonJSONError, wantCode: 1, wantSends: 1, wantMsg: []string{"HTTP 400", "Bad Request - Invalid URL", "HTTP Error 400. The request URL is invalid."}},
+		{name: "401 expired token once", command: CmdListSubscriptions, endpoint: subs, n: 1, fault: emulator.ExpiredToken, wantSends: 2},
+		{name: "401 persistent", command: CmdListSubscriptions, endpoint: subs, n: 100, fault: emulator.ExpiredToken, wantCode: 1, wantSends: 2, wantMsg: []string{"HTTP 401", "refused even after getting a new one"}},
+		{name: "reset mid-body listing transient", command: CmdListContent, endpoint: content, n: 2, fault: emulator.ResetMidBody, wantSends: 3, wantSlept: 1},
+		{name: "reset mid-body listing persistent", command: CmdListContent, endpoint: content, n: 100, fault: emulator.ResetMidBody, wantCode: 1, wantSends: maxSends, wantMsg: []string{"unexpected EOF", "after 6 attempts"}, wantSlept: 1},
+		{name: "reset mid-body blob once", command: CmdListContent, endpoint: "blob", n: 1, fault: emulator.ResetMidBody, wantSends: 4, wantSlept: 1},
+		{name: "truncated blob once", command: CmdListContent, endpoint: "blob", n: 1, fault: emulator.TruncatedJSON, wantSends: 4, wantSlept: 1},
+		{name: "truncated blob persistent", command: CmdListContent, endpoint: "blob", n: maxSends, fault: emulator.TruncatedJSON, wantSends: maxSends + 2, wantMsg: []string{"Skipped 1 of 3 content blobs", "truncated JSON"}, wantSlept: 1},
+		{name: "blob not an array", command: CmdListContent, endpoint: "blob", n: 1, fault: emulator.NotArray, wantSends: 3, wantMsg: []string{"Skipped 1 of 3 content blobs", "not a JSON array"}},
+		{name: "truncated listing once", command: CmdListContent, endpoint: content, n: 1, fault: emulator.TruncatedJSON, wantSends: 2, wantSlept: 1},
+		{name: "truncated listing persistent", command: CmdListContent, endpoint: content, n: 100, fault: emulator.TruncatedJSON, wantCode: 1, wantSends: maxSends, wantMsg: []string{"list content Audit.General"}, wantSlept: 1},
+		{name: "listing not an array once", command: CmdListContent, endpoint: content, n: 1, fault: emulator.NotArray, wantSends: 2, wantSlept: 1},
+		{name: "listing not an array persistent", command: CmdListContent, endpoint: content, n: 100, fault: emulator.NotArray, wantCode: 1, wantSends: maxSends, wantMsg: []string{"list content Audit.General"}, wantSlept: 1},
 	}
 	for _, code := range []int{500, 502, 503, 504} {
 		cases = append(cases,
-			faultCase{name: fmt.Sprintf("%d transient", code), command: CmdListContent, endpoint: content, n: 2, fault: activitytest.Status(code), wantSends: 3, wantSlept: 1},
-			faultCase{name: fmt.Sprintf("%d persistent", code), command: CmdListContent, endpoint: content, n: 100, fault: activitytest.Status(code), wantCode: 1, wantSends: maxSends,
+			faultCase{name: fmt.Sprintf("%d transient", code), command: CmdListContent, endpoint: content, n: 2, fault: emulator.Status(code), wantSends: 3, wantSlept: 1},
+			faultCase{name: fmt.Sprintf("%d persistent", code), command: CmdListContent, endpoint: content, n: 100, fault: emulator.Status(code), wantCode: 1, wantSends: maxSends,
 				wantMsg: []string{fmt.Sprintf("HTTP %d", code), "after 6 attempts", "The service is failing: try again later"}, wantSlept: 1},
-			faultCase{name: fmt.Sprintf("%d blob transient", code), command: CmdListContent, endpoint: "blob", n: 2, fault: activitytest.Status(code), wantSends: 5, wantSlept: 1},
+			faultCase{name: fmt.Sprintf("%d blob transient", code), command: CmdListContent, endpoint: "blob", n: 2, fault: emulator.Status(code), wantSends: 5, wantSlept: 1},
 		)
 	}
 	for _, tc := range cases {
@@ -361,7 +361,7 @@ func TestFaultSlowBeyondTimeout(t *testing.T) {
 			// Long enough that a normal answer never hits it on a loaded
 			// CI machine under -race; the slow answers take a minute.
 			r.reqTimeout = time.Second
-			r.srv.FailNext("subscriptions/list", tc.n, activitytest.Slow(time.Minute))
+			r.srv.FailNext("subscriptions/list", tc.n, emulator.Slow(time.Minute))
 			start := time.Now()
 			res, got := r.run(CmdListSubscriptions, nil, nil, nil, nil)
 			wall := time.Since(start)
@@ -400,7 +400,7 @@ func TestFaultDeadlineOnInjectedClock(t *testing.T) {
 			if command == CmdListSubscriptions {
 				endpoint = "subscriptions/list"
 			}
-			r.srv.FailNext(endpoint, 100, activitytest.Throttle(45*time.Second))
+			r.srv.FailNext(endpoint, 100, emulator.Throttle(45*time.Second))
 			start := time.Now()
 			res, got := r.runCtx(dc.ctx, command, nil, nil, nil, nil)
 			sends := r.srv.Count(endpoint)
@@ -428,12 +428,12 @@ func TestFaultDeadlineOnInjectedClock(t *testing.T) {
 func TestFaultTokenEndpointDown(t *testing.T) {
 	for _, f := range []struct {
 		name  string
-		fault activitytest.TokenFault
+		fault emulator.TokenFault
 		msg   string
 	}{
-		{"down", activitytest.TokenDown, "authoriz"},
-		{"500", activitytest.TokenServerError, "AADSTS90033"},
-		{"invalid client", activitytest.TokenInvalidClient, "AADSTS7000215"},
+		{"down", emulator.TokenDown, "authoriz"},
+		{"500", emulator.TokenServerError, "AADSTS90033"},
+		{"invalid client", emulator.TokenInvalidClient, "AADSTS7000215"},
 	} {
 		for _, command := range []string{CmdTestModule, CmdListSubscriptions, CmdListContent, CmdFetchIncidents} {
 			t.Run(f.name+"/"+command, func(t *testing.T) {
@@ -494,7 +494,7 @@ func TestFaultTokenExpiredMidRun(t *testing.T) {
 
 	// Mid-run: the third blob download gets 401 for an expired token.
 	before = r.counts()
-	r.srv.FailNext("blob", 1, activitytest.ExpiredToken)
+	r.srv.FailNext("blob", 1, emulator.ExpiredToken)
 	res, _ = r.run(CmdListContent, nil, nil, nil, ictx)
 	after = r.counts()
 	if res.code != 0 {
@@ -547,7 +547,7 @@ func TestFault10kBlobs(t *testing.T) {
 	// Plain HTTP (loopback): 10,050 TLS requests under -race cost more
 	// than the test is about.
 	fake := clock.NewFake(faultNow)
-	r := newRigServer(t, false, fake, fake, activitytest.NewServer(activitytest.WithClock(fake)))
+	r := newRigServer(t, false, fake, fake, emulator.NewServer(emulator.WithClock(fake)))
 	r.params["download_concurrency"] = "16"
 	const n = 10000
 	for b := 0; b < n; b++ {
@@ -594,24 +594,24 @@ type fetchCase struct {
 func TestFaultFetchLossless(t *testing.T) {
 	blob, content := "blob", "subscriptions/content"
 	cases := []fetchCase{
-		{"503 persistent on blobs", func(r *rig) { r.srv.FailNext(blob, 1000, activitytest.Status(503)) }},
+		{"503 persistent on blobs", func(r *rig) { r.srv.FailNext(blob, 1000, emulator.Status(503)) }},
 		{"503 persistent from the 2nd blob on", func(r *rig) {
-			r.srv.FailNext(blob, 1, activitytest.Fault{}) // the zero Fault serves normally
-			r.srv.FailNext(blob, 1000, activitytest.Status(503))
+			r.srv.FailNext(blob, 1, emulator.Fault{}) // the zero Fault serves normally
+			r.srv.FailNext(blob, 1000, emulator.Status(503))
 		}},
-		{"429 persistent on the listing", func(r *rig) { r.srv.FailNext(content, 1000, activitytest.Throttle(time.Second)) }},
-		{"AF429/403 persistent on blobs", func(r *rig) { r.srv.FailNext(blob, 1000, activitytest.ThrottleAF429) }},
-		{"reset persistent on blobs", func(r *rig) { r.srv.FailNext(blob, 1000, activitytest.ResetMidBody) }},
-		{"truncated persistent on blobs", func(r *rig) { r.srv.FailNext(blob, 1000, activitytest.TruncatedJSON) }},
-		{"not an array once", func(r *rig) { r.srv.FailNext(blob, 1, activitytest.NotArray) }},
+		{"429 persistent on the listing", func(r *rig) { r.srv.FailNext(content, 1000, emulator.Throttle(time.Second)) }},
+		{"AF429/403 persistent on blobs", func(r *rig) { r.srv.FailNext(blob, 1000, emulator.ThrottleAF429) }},
+		{"reset persistent on blobs", func(r *rig) { r.srv.FailNext(blob, 1000, emulator.ResetMidBody) }},
+		{"truncated persistent on blobs", func(r *rig) { r.srv.FailNext(blob, 1000, emulator.TruncatedJSON) }},
+		{"not an array once", func(r *rig) { r.srv.FailNext(blob, 1, emulator.NotArray) }},
 		{"not an array on the 3rd blob", func(r *rig) {
-			r.srv.FailNext(blob, 2, activitytest.Fault{})
-			r.srv.FailNext(blob, 1, activitytest.NotArray)
+			r.srv.FailNext(blob, 2, emulator.Fault{})
+			r.srv.FailNext(blob, 1, emulator.NotArray)
 		}},
-		{"non-JSON error on the listing", func(r *rig) { r.srv.FailNext(content, 1, activitytest.NonJSONError) }},
-		{"401 persistent", func(r *rig) { r.srv.FailNext("*", 1000, activitytest.ExpiredToken) }},
+		{"non-JSON error on the listing", func(r *rig) { r.srv.FailNext(content, 1, emulator.NonJSONError) }},
+		{"401 persistent", func(r *rig) { r.srv.FailNext("*", 1000, emulator.ExpiredToken) }},
 		{"paging loop", func(r *rig) { r.srv.SetPageSize(2); r.srv.SetPagingLoop(true) }},
-		{"token endpoint down", func(r *rig) { r.srv.FailTokens(activitytest.TokenDown) }},
+		{"token endpoint down", func(r *rig) { r.srv.FailTokens(emulator.TokenDown) }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -651,7 +651,7 @@ func TestFaultFetchLossless(t *testing.T) {
 				}
 			}
 			r.srv.ClearFaults()
-			r.srv.FailTokens(activitytest.TokenOK)
+			r.srv.FailTokens(emulator.TokenOK)
 			r.srv.SetPagingLoop(false)
 			for run := 2; run <= 4; run++ {
 				r.fake.Advance(5 * time.Minute)
@@ -796,7 +796,7 @@ func TestLimitListContentCap(t *testing.T) {
 	// The hard cap itself: 200 blobs of 1,000 small records, no limit
 	// argument (plain HTTP: the test is about the cap, not TLS).
 	fake := clock.NewFake(faultNow)
-	big := newRigServer(t, false, fake, fake, activitytest.NewServer(activitytest.WithClock(fake)))
+	big := newRigServer(t, false, fake, fake, emulator.NewServer(emulator.WithClock(fake)))
 	const blobs, per = 200, 1000
 	for b := 0; b < blobs; b++ {
 		created := faultNow.Add(-20*time.Hour + time.Duration(b)*time.Minute)
@@ -844,7 +844,7 @@ func TestFaultMessagesSayWhatFailed(t *testing.T) {
 		t.Run("reset/"+tc.command+"/"+tc.endpoint, func(t *testing.T) {
 			r := newRig(t, false)
 			r.addBlobs(2, 1)
-			r.srv.FailNext(tc.endpoint, 100, activitytest.ResetMidBody)
+			r.srv.FailNext(tc.endpoint, 100, emulator.ResetMidBody)
 			res, got := r.run(tc.command, nil, nil, nil, nil)
 			if res.code != 1 || !strings.Contains(got.errorMessage(), tc.want) {
 				t.Errorf("exit %d, message %q: want it to name %q", res.code, got.errorMessage(), tc.want)
@@ -855,7 +855,7 @@ func TestFaultMessagesSayWhatFailed(t *testing.T) {
 		dc := newDeadlineClock(faultNow, 100*time.Second)
 		r := newRigClock(t, false, dc, dc.Fake)
 		r.addBlobs(1, 1)
-		r.srv.FailNext("subscriptions/content", 100, activitytest.Throttle(45*time.Second))
+		r.srv.FailNext("subscriptions/content", 100, emulator.Throttle(45*time.Second))
 		res, got := r.runCtx(dc.ctx, CmdFetchIncidents, nil, nil, nil, nil)
 		if res.code != 1 || !strings.Contains(got.errorMessage(), "ran out of time") {
 			t.Errorf("exit %d, message %q: want it to say the run ran out of time", res.code, got.errorMessage())

@@ -8,9 +8,9 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/secops-go/ms-management-activity/activity"
+	"github.com/secops-go/ms-management-activity/internal/activity"
 	xcontext "github.com/secops-go/ms-management-activity/context"
-	"github.com/secops-go/ms-management-activity/fetch"
+	"github.com/secops-go/ms-management-activity/internal/fetch"
 )
 
 // fetchDeadline bounds one fetch run. When it passes mid-run, the incidents

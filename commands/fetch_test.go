@@ -12,17 +12,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/activity"
-	"github.com/secops-go/ms-management-activity/activitytest"
+	"github.com/secops-go/ms-management-activity/internal/activity"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/auth"
-	"github.com/secops-go/ms-management-activity/clock"
-	"github.com/secops-go/ms-management-activity/fetch"
+	"github.com/secops-go/ms-management-activity/internal/clock"
+	"github.com/secops-go/ms-management-activity/internal/fetch"
 	"github.com/secops-go/ms-management-activity/params"
 )
 
 // fetchEmu is a plain-HTTP emulator on a fake clock with deps wired to it.
 type fetchEmu struct {
-	srv    *activitytest.Server
+	srv    *emulator.Server
 	fake   *clock.Fake
 	deps   *Deps
 	tenant string
@@ -31,7 +31,7 @@ type fetchEmu struct {
 func newFetchEmu(t testing.TB, now time.Time) *fetchEmu {
 	t.Helper()
 	fake := clock.NewFake(now)
-	srv := activitytest.NewServer(activitytest.WithClock(fake))
+	srv := emulator.NewServer(emulator.WithClock(fake))
 	t.Cleanup(srv.Close)
 	tr := srv.Client().Transport
 	t.Cleanup(func() {
@@ -124,7 +124,7 @@ func fetchSchedule(t *testing.T, seed uint64) (runs, delivered int, ok bool) {
 	start := testNow
 	e := newFetchEmu(t, start)
 	defer e.close()
-	all := activitytest.ContentTypes()
+	all := emulator.ContentTypes()
 	// Two or three subscribed content types, one more with content that is
 	// never fetched.
 	rnd.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
@@ -204,7 +204,7 @@ func fetchSchedule(t *testing.T, seed uint64) (runs, delivered int, ok bool) {
 		addBlobs(1+rnd.IntN(2), 20*time.Minute)
 	}
 	e.fake.Set(start)
-	faults := []activitytest.Fault{activitytest.Throttle(0), activitytest.ThrottleAF429, activitytest.Status(500), activitytest.Status(503), activitytest.InternalError, activitytest.TruncatedJSON}
+	faults := []emulator.Fault{emulator.Throttle(0), emulator.ThrottleAF429, emulator.Status(500), emulator.Status(503), emulator.InternalError, emulator.TruncatedJSON}
 	e.srv.SetRandomFaults(int64(seed), 0.03+0.07*rnd.Float64(), faults...)
 
 	got := map[string]int{}
@@ -252,7 +252,7 @@ func fetchSchedule(t *testing.T, seed uint64) (runs, delivered int, ok bool) {
 			// More failures than the client's retries: the run fails or
 			// stops early.
 			ep := []string{"blob", "subscriptions/content"}[rnd.IntN(2)]
-			e.srv.FailNext(ep, 8, activitytest.Status(502))
+			e.srv.FailNext(ep, 8, emulator.Status(502))
 		}
 		fetchOnce(true)
 	}
@@ -400,7 +400,7 @@ func TestFetchThroughput(t *testing.T) {
 	e := newFetchEmu(t, testNow)
 	defer e.close()
 	e.srv.Subscribe(e.tenant, "Audit.General")
-	g := e.srv.Generate(e.tenant, activitytest.Generation{
+	g := e.srv.Generate(e.tenant, emulator.Generation{
 		Seed: 1, ContentTypes: []string{"Audit.General"}, Blobs: 1000, RecordsPerBlob: 100,
 		Start: testNow.Add(-8 * time.Hour), Span: 6 * time.Hour, Lazy: true,
 	})

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/activitytest"
-	"github.com/secops-go/ms-management-activity/fetch"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
+	"github.com/secops-go/ms-management-activity/internal/fetch"
 )
 
 // TestFetchGivesUpOnUnreadableBlob: a blob whose body cannot be decoded
@@ -24,7 +24,7 @@ func TestFetchGivesUpOnUnreadableBlob(t *testing.T) {
 
 	var lastRun []byte
 	for run := 1; run < fetch.GiveUpRuns; run++ {
-		e.srv.FailNext("blob", 1, activitytest.NotArray)
+		e.srv.FailNext("blob", 1, emulator.NotArray)
 		out, code := e.fetchRun(p, lastRun)
 		if code != 0 {
 			t.Fatalf("run %d: exit %d: %v", run, code, out.Results)
@@ -37,7 +37,7 @@ func TestFetchGivesUpOnUnreadableBlob(t *testing.T) {
 			t.Fatalf("run %d: lastRun does not count the unreadable blob: %s", run, lastRun)
 		}
 	}
-	e.srv.FailNext("blob", 1, activitytest.NotArray)
+	e.srv.FailNext("blob", 1, emulator.NotArray)
 	out, code := e.fetchRun(p, lastRun)
 	if code != 0 {
 		t.Fatalf("give-up run: exit %d: %v", code, out.Results)
@@ -67,7 +67,7 @@ func TestFetchUnreadableThenReadable(t *testing.T) {
 	e.srv.Subscribe(e.tenant, "Audit.General")
 	e.srv.AddBlob(e.tenant, "Audit.General", now.Add(-30*time.Minute), fetchRecord("r-1", "SharePoint", "FileAccessed", now.Add(-40*time.Minute)))
 	p := map[string]any{"content_types_to_fetch": "Audit.General", "first_fetch_delta": "1 hour"}
-	e.srv.FailNext("blob", 1, activitytest.NotArray)
+	e.srv.FailNext("blob", 1, emulator.NotArray)
 	out, code := e.fetchRun(p, nil)
 	if code != 0 || len(*out.Incidents) != 0 {
 		t.Fatalf("first run: exit %d, %d incidents", code, len(*out.Incidents))

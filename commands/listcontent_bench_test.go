@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/secops-go/ms-management-activity/activity"
+	"github.com/secops-go/ms-management-activity/internal/activity"
 )
 
 // BenchmarkListContentRender measures list-content's CPU path without HTTP:

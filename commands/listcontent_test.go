@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/activitytest"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/auth"
-	"github.com/secops-go/ms-management-activity/clock"
+	"github.com/secops-go/ms-management-activity/internal/clock"
 	xcontext "github.com/secops-go/ms-management-activity/context"
 	"github.com/secops-go/ms-management-activity/params"
 )
@@ -20,7 +20,7 @@ var testNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
 // emu is an emulator with a tenant "contoso" and deps wired to it.
 type emu struct {
-	srv  *activitytest.Server
+	srv  *emulator.Server
 	fake *clock.Fake
 	deps *Deps
 }
@@ -28,7 +28,7 @@ type emu struct {
 func newEmu(t *testing.T) *emu {
 	t.Helper()
 	fake := clock.NewFake(testNow)
-	srv := activitytest.NewTLSServer(activitytest.WithClock(fake))
+	srv := emulator.NewTLSServer(emulator.WithClock(fake))
 	t.Cleanup(srv.Close)
 	srv.AddTenant("contoso")
 	tr := srv.Client().Transport

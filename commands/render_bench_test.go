@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/activity"
-	"github.com/secops-go/ms-management-activity/activitytest"
+	"github.com/secops-go/ms-management-activity/internal/activity"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/auth"
 	xcontext "github.com/secops-go/ms-management-activity/context"
 	"github.com/secops-go/ms-management-activity/params"
@@ -77,9 +77,9 @@ func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 type benchFeed struct {
-	srv        *activitytest.Server
+	srv        *emulator.Server
 	deps       *Deps
-	gen        activitytest.Generated
+	gen        emulator.Generated
 	blobBytes  int64
 	records    int
 	start, end time.Time
@@ -89,12 +89,12 @@ type benchFeed struct {
 // dependencies that route the commands to the emulator in-process.
 func newBenchFeed(b *testing.B, blobs, perBlob int) *benchFeed {
 	b.Helper()
-	srv := activitytest.NewServer()
+	srv := emulator.NewServer()
 	b.Cleanup(srv.Close)
 	srv.AddTenant(benchTenant)
 	srv.Subscribe(benchTenant, "Audit.General")
 	now := srv.Now()
-	gen := srv.Generate(benchTenant, activitytest.Generation{
+	gen := srv.Generate(benchTenant, emulator.Generation{
 		Seed: 7, ContentTypes: []string{"Audit.General"}, Blobs: blobs, RecordsPerBlob: perBlob,
 		Start: now.Add(-26 * time.Hour), Span: 20 * time.Hour, Delay: 30 * time.Minute,
 	})

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/activitytest"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/auth"
-	"github.com/secops-go/ms-management-activity/clock"
+	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/params"
 )
 
@@ -48,31 +48,31 @@ type scenario struct {
 	Auth string `json:"auth"`
 }
 
-func faultNamed(t *testing.T, name string, retryAfter float64) activitytest.Fault {
+func faultNamed(t *testing.T, name string, retryAfter float64) emulator.Fault {
 	t.Helper()
 	switch name {
 	case "429":
-		return activitytest.Throttle(time.Duration(retryAfter * float64(time.Second)))
+		return emulator.Throttle(time.Duration(retryAfter * float64(time.Second)))
 	case "af429-403":
-		return activitytest.ThrottleAF429
+		return emulator.ThrottleAF429
 	case "500", "502", "503", "504":
 		code := map[string]int{"500": 500, "502": 502, "503": 503, "504": 504}[name]
-		return activitytest.Status(code)
+		return emulator.Status(code)
 	case "af50000":
-		return activitytest.InternalError
+		return emulator.InternalError
 	case "non-json":
-		return activitytest.NonJSONError
+		return emulator.NonJSONError
 	case "expired-token":
-		return activitytest.ExpiredToken
+		return emulator.ExpiredToken
 	case "reset":
-		return activitytest.ResetMidBody
+		return emulator.ResetMidBody
 	case "truncated":
-		return activitytest.TruncatedJSON
+		return emulator.TruncatedJSON
 	case "not-array":
-		return activitytest.NotArray
+		return emulator.NotArray
 	}
 	t.Fatalf("scenario.json: unknown fault %q", name)
-	return activitytest.Fault{}
+	return emulator.Fault{}
 }
 
 // applyScenario starts the emulator described by scenario.json on the golden
@@ -87,7 +87,7 @@ func applyScenario(t *testing.T, raw []byte, fake *clock.Fake, deps *Deps) strin
 	if sc.Tenant == "" {
 		sc.Tenant = "contoso"
 	}
-	srv := activitytest.NewTLSServer(activitytest.WithClock(fake))
+	srv := emulator.NewTLSServer(emulator.WithClock(fake))
 	t.Cleanup(srv.Close)
 	srv.AddTenant(sc.Tenant)
 	for _, ct := range sc.Subscriptions {
@@ -109,7 +109,7 @@ func applyScenario(t *testing.T, raw []byte, fake *clock.Fake, deps *Deps) strin
 		srv.FailNext(f.Endpoint, f.N, faultNamed(t, f.Fault, f.RetryAfter))
 	}
 	for _, a := range sc.Apps {
-		srv.RegisterApp(activitytest.App{TenantID: sc.Tenant, ClientID: a.ClientID, Secret: a.Secret})
+		srv.RegisterApp(emulator.App{TenantID: sc.Tenant, ClientID: a.ClientID, Secret: a.Secret})
 	}
 	base := srv.Client().Transport
 	deps.HTTPClient = func(p *params.Params) *http.Client {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"strings"
 
-	"github.com/secops-go/ms-management-activity/activity"
+	"github.com/secops-go/ms-management-activity/internal/activity"
 	xcontext "github.com/secops-go/ms-management-activity/context"
 )
 

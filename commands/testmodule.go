@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/secops-go/ms-management-activity/activity"
+	"github.com/secops-go/ms-management-activity/internal/activity"
 	xcontext "github.com/secops-go/ms-management-activity/context"
 )
 

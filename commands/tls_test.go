@@ -10,18 +10,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/activitytest"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/auth"
-	"github.com/secops-go/ms-management-activity/clock"
+	"github.com/secops-go/ms-management-activity/internal/clock"
 )
 
 // tlsRig is a self-signed HTTPS emulator reached through the production
 // HTTP client (Deps.HTTPClient nil: httpclient.New with the params'
 // insecure, proxy and timeout), so certificate verification is real.
-func tlsRig(t *testing.T, realAuth bool) (*activitytest.Server, map[string]any, *Deps) {
+func tlsRig(t *testing.T, realAuth bool) (*emulator.Server, map[string]any, *Deps) {
 	t.Helper()
 	fake := clock.NewFake(faultNow)
-	srv := activitytest.NewTLSServer(activitytest.WithClock(fake))
+	srv := emulator.NewTLSServer(emulator.WithClock(fake))
 	t.Cleanup(srv.Close)
 	srv.AddTenant("contoso")
 	srv.Subscribe("contoso", "Audit.General")

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/activitytest"
-	"github.com/secops-go/ms-management-activity/clock"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
+	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/params"
 )
 
@@ -19,14 +19,14 @@ import (
 // production token source, against the emulator.
 type authRun struct {
 	t   *testing.T
-	srv *activitytest.Server
+	srv *emulator.Server
 	clk *clock.Fake
 	ctx map[string]any // the engine's stored integrationContext
 }
 
 func newAuthRun(t *testing.T) *authRun {
 	clk := clock.NewFake(time.Now().Truncate(time.Second))
-	srv := activitytest.NewTLSServer(activitytest.WithClock(clk))
+	srv := emulator.NewTLSServer(emulator.WithClock(clk))
 	t.Cleanup(srv.Close)
 	srv.AddTenant(tenantGUID)
 	return &authRun{t: t, srv: srv, clk: clk, ctx: map[string]any{}}
@@ -102,7 +102,7 @@ func TestTokenSourceEndToEnd(t *testing.T) {
 // redeems it; later commands refresh silently.
 func TestLoginURLToAuthCode(t *testing.T) {
 	a := newAuthRun(t)
-	a.srv.RegisterApp(activitytest.App{TenantID: tenantGUID, ClientID: "user-app", Secret: "user-app-secret"})
+	a.srv.RegisterApp(emulator.App{TenantID: tenantGUID, ClientID: "user-app", Secret: "user-app-secret"})
 	p := map[string]any{
 		"base_url": a.srv.BaseURL(), "authority_url": a.srv.URL, "self_deployed": true,
 		"credentials_auth_id": map[string]any{"password": "user-app"}, "credentials_refresh_token": map[string]any{"password": tenantGUID},

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/secops-go/ms-management-activity/params"
-	"github.com/secops-go/ms-management-activity/spec"
+	"github.com/secops-go/ms-management-activity/internal/spec"
 )
 
 // builtinCommands are handled without being declared in integration.yml,

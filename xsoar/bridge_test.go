@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/activitytest"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 )
 
 // The stand-ins for the engine's python modules. demistomock reads the call
@@ -351,13 +351,13 @@ func errorMessage(t *testing.T, res map[string]json.RawMessage) string {
 
 const tenant = "11111111-1111-4111-8111-111111111111"
 
-// emulator starts the in-repo API emulator with an enabled Audit.General
+// startEmulator starts the in-repo API emulator with an enabled Audit.General
 // subscription and returns it with instance params under which the binary
 // authenticates on its own (the Cortex XSOAR application / oproxy flow against
 // the emulator's broker, which works over plain HTTP on loopback).
-func emulator(t *testing.T) (*activitytest.Server, map[string]any) {
+func startEmulator(t *testing.T) (*emulator.Server, map[string]any) {
 	t.Helper()
-	srv := activitytest.NewServer()
+	srv := emulator.NewServer()
 	t.Cleanup(srv.Close)
 	srv.Subscribe(tenant, "Audit.General")
 	return srv, srv.OproxyParams(tenant)
@@ -385,7 +385,7 @@ func TestBridge(t *testing.T) {
 	badParams := map[string]any{"timeout": "abc"}
 
 	t.Run("list-subscriptions against the emulator: entries passed through", func(t *testing.T) {
-		_, params := emulator(t)
+		_, params := startEmulator(t)
 		in := input{Command: "ms-management-activity-list-subscriptions", Params: params}
 		r := h.run(t, in)
 		skipIfNotImplemented(t, r, "the list-subscriptions handler")
@@ -420,7 +420,7 @@ func TestBridge(t *testing.T) {
 	})
 
 	t.Run("list-content against the emulator: records passed through", func(t *testing.T) {
-		srv, params := emulator(t)
+		srv, params := startEmulator(t)
 		now := srv.Now()
 		srv.AddBlob(tenant, "Audit.General", now.Add(-30*time.Minute), record("rec-1", now.Add(-40*time.Minute)), record("rec-2", now.Add(-35*time.Minute)))
 		in := input{Command: "ms-management-activity-list-content", Params: params, Args: map[string]any{
@@ -449,7 +449,7 @@ func TestBridge(t *testing.T) {
 	})
 
 	t.Run("fetch-incidents twice against the emulator: lastRun and integrationContext round-trip", func(t *testing.T) {
-		srv, params := emulator(t)
+		srv, params := startEmulator(t)
 		params["isFetch"] = true
 		params["content_types_to_fetch"] = []any{"Audit.General"}
 		params["first_fetch_delta"] = "3 hours"

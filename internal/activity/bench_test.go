@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/activitytest"
-	"github.com/secops-go/ms-management-activity/clock"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
+	"github.com/secops-go/ms-management-activity/internal/clock"
 )
 
 // BenchmarkDownload lists and downloads 200 blobs × 500 records from the
@@ -18,12 +18,12 @@ import (
 func BenchmarkDownload(b *testing.B) {
 	for _, conc := range []int{1, 8} {
 		b.Run(fmt.Sprint("parallelism-", conc), func(b *testing.B) {
-			srv := activitytest.NewServer()
+			srv := emulator.NewServer()
 			defer srv.Close()
 			srv.AddTenant(tenant)
 			srv.Subscribe(tenant, "Audit.General")
 			now := srv.Now()
-			gen := srv.Generate(tenant, activitytest.Generation{
+			gen := srv.Generate(tenant, emulator.Generation{
 				Seed: 1, ContentTypes: []string{"Audit.General"}, Blobs: 200, RecordsPerBlob: 500,
 				Start: now.Add(-26 * time.Hour), Span: 20 * time.Hour, Delay: 30 * time.Minute,
 			})

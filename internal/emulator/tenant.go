@@ -1,4 +1,4 @@
-package activitytest
+package emulator
 
 import (
 	"encoding/binary"
@@ -154,7 +154,7 @@ func (f *feedState) tenantLocked(id string) *tenant {
 // insertLocked adds b to t keeping byType sorted. Call with f.mu held.
 func (t *tenant) insertLocked(b *blob) {
 	if _, dup := t.blobs[b.id]; dup {
-		panic("activitytest: duplicate content ID " + b.id)
+		panic("emulator: duplicate content ID " + b.id)
 	}
 	t.blobs[b.id] = b
 	list := t.byType[b.contentType]
@@ -256,7 +256,7 @@ func (s *Server) SubscriptionStatus(tenantID, contentType string) string {
 func mustContentType(contentType string) string {
 	ct, ok := canonicalContentType(contentType)
 	if !ok {
-		panic("activitytest: unknown content type " + contentType)
+		panic("emulator: unknown content type " + contentType)
 	}
 	return ct
 }

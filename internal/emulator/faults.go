@@ -1,4 +1,4 @@
-package activitytest
+package emulator
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-// Package activitytest is an in-process emulator of the Office 365 Management
+// Package emulator is an in-process emulator of the Office 365 Management
 // Activity API and of the Azure AD (Entra ID) endpoints the auth flows use, in
 // the spirit of net/http/httptest: a real HTTP(S) server on loopback with a
 // tiny API for seeding data, injecting faults and counting requests.
@@ -6,7 +6,7 @@
 // Tests, benchmarks and the demo are its only users; it is never the only
 // thing standing between a test and a fake result: every command under test
 // talks HTTP to it exactly as it would to Microsoft.
-package activitytest
+package emulator
 
 import (
 	"context"
@@ -27,7 +27,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/clock"
+	"github.com/secops-go/ms-management-activity/internal/clock"
 )
 
 // Server is a running emulator. Create one with NewServer or NewTLSServer

@@ -3,8 +3,8 @@
 // this process, the way the engine runs it (one exec per command, the
 // envelope on stdin, the result on stdout), and prints a table:
 //
-//	go run ./bench            # full run (about 3 minutes)
-//	go run ./bench -quick     # one repetition, smaller huge-feed checks
+//	go run ./internal/bench            # full run (about 3 minutes)
+//	go run ./internal/bench -quick     # one repetition, smaller huge-feed checks
 //
 // For list-content and fetch-incidents over blobs × records (default 200 ×
 // 500 = 100k records) at each latency (default 0 and 50 ms per request) and
@@ -50,7 +50,7 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/secops-go/ms-management-activity/activitytest"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 )
 
 var (
@@ -141,7 +141,7 @@ func run() error {
 	now := f.emu.Now()
 	f.emu.AddTenant(tenant)
 	f.emu.Subscribe(tenant, ct)
-	gen := f.emu.Generate(tenant, activitytest.Generation{
+	gen := f.emu.Generate(tenant, emulator.Generation{
 		Seed: 1, ContentTypes: []string{ct}, Blobs: *nBlobs, RecordsPerBlob: *perBlob,
 		Start: now.Add(-26 * time.Hour), Span: 20 * time.Hour, Delay: 30 * time.Minute,
 	})
@@ -214,7 +214,7 @@ func moduleRoot() (string, error) {
 	}
 	mod := strings.TrimSpace(string(out))
 	if mod == "" || mod == os.DevNull {
-		return "", fmt.Errorf("run bench inside the module (go run ./bench)")
+		return "", fmt.Errorf("run bench inside the module (go run ./internal/bench)")
 	}
 	return filepath.Dir(mod), nil
 }
@@ -314,7 +314,7 @@ func runGoBench(root string) (map[string]goBench, error) {
 // front serves the emulator's handler on its own loopback listener, so it
 // can count blob bytes and, for the quota run, enforce a tenant quota.
 type front struct {
-	emu       *activitytest.Server
+	emu       *emulator.Server
 	hs        *http.Server
 	url       string
 	tls       bool
@@ -330,9 +330,9 @@ type front struct {
 func newFront(useTLS bool) (*front, error) {
 	f := &front{tls: useTLS}
 	if useTLS {
-		f.emu = activitytest.NewTLSServer()
+		f.emu = emulator.NewTLSServer()
 	} else {
-		f.emu = activitytest.NewServer()
+		f.emu = emulator.NewServer()
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -851,7 +851,7 @@ func (b *bencher) hugeFetch() (hugeResult, error) {
 	logf("huge window: %d blobs × %d records (lazy)", blobs, per)
 	b.f.emu.AddTenant(hugeTenant)
 	b.f.emu.Subscribe(hugeTenant, ct)
-	b.f.emu.Generate(hugeTenant, activitytest.Generation{
+	b.f.emu.Generate(hugeTenant, emulator.Generation{
 		Seed: 2, ContentTypes: []string{ct}, Blobs: blobs, RecordsPerBlob: per,
 		Start: now.Add(-26 * time.Hour), Span: 20 * time.Hour, Delay: 30 * time.Minute, Lazy: true,
 	})

@@ -1,4 +1,4 @@
-package activitytest
+package emulator
 
 import (
 	"crypto/aes"
@@ -22,7 +22,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/secops-go/ms-management-activity/clock"
+	"github.com/secops-go/ms-management-activity/internal/clock"
 )
 
 type idFixture struct {

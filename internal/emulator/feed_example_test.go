@@ -1,4 +1,4 @@
-package activitytest_test
+package emulator_test
 
 import (
 	"encoding/json"
@@ -7,22 +7,22 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/activitytest"
-	"github.com/secops-go/ms-management-activity/clock"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
+	"github.com/secops-go/ms-management-activity/internal/clock"
 )
 
 // A test seeds a tenant, then talks plain HTTP to the emulator as the client
 // would to manage.office.com.
 func Example() {
 	clk := clock.NewFake(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
-	s := activitytest.NewServer(activitytest.WithClock(clk))
+	s := emulator.NewServer(emulator.WithClock(clk))
 	defer s.Close()
 
 	const tenant = "11111111-1111-4111-8111-111111111111"
 	s.Subscribe(tenant, "Audit.SharePoint")
 	s.AddBlob(tenant, "Audit.SharePoint", clk.Now().Add(-time.Hour),
 		json.RawMessage(`{"Id":"0b8a2c44-0000-4000-8000-000000000001","RecordType":6,"CreationTime":"2026-11-28T10:59:02","Operation":"FileAccessed","Workload":"SharePoint"}`))
-	s.FailNext("blob", 1, activitytest.Throttle(2*time.Second)) // the first blob GET is throttled
+	s.FailNext("blob", 1, emulator.Throttle(2*time.Second)) // the first blob GET is throttled
 
 	token, _ := s.IssueToken(tenant, time.Hour)
 	get := func(url string) (*http.Response, []byte) {

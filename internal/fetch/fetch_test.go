@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/activity"
+	"github.com/secops-go/ms-management-activity/internal/activity"
 )
 
 var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)

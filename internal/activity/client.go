@@ -28,8 +28,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/secops-go/ms-management-activity/auth"
-	"github.com/secops-go/ms-management-activity/clock"
-	"github.com/secops-go/ms-management-activity/progress"
+	"github.com/secops-go/ms-management-activity/internal/clock"
+	"github.com/secops-go/ms-management-activity/internal/progress"
 )
 
 // Defaults and limits of Config.

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/activitytest"
-	"github.com/secops-go/ms-management-activity/clock"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
+	"github.com/secops-go/ms-management-activity/internal/clock"
 )
 
 var testNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
@@ -23,12 +23,12 @@ const tenant = "contoso"
 // countingTokens is a static token source that counts Invalidate calls and
 // mints a fresh emulator token after each.
 type countingTokens struct {
-	srv         *activitytest.Server
+	srv         *emulator.Server
 	tok         atomic.Value
 	invalidated atomic.Int32
 }
 
-func newTokens(srv *activitytest.Server) *countingTokens {
+func newTokens(srv *emulator.Server) *countingTokens {
 	ts := &countingTokens{srv: srv}
 	tok, _ := srv.IssueToken(tenant, time.Hour)
 	ts.tok.Store(tok)
@@ -43,7 +43,7 @@ func (c *countingTokens) Invalidate() {
 }
 
 type fixture struct {
-	srv    *activitytest.Server
+	srv    *emulator.Server
 	fake   *clock.Fake
 	tokens *countingTokens
 	client *Client
@@ -52,7 +52,7 @@ type fixture struct {
 func newFixture(t testing.TB, mutate func(*Config)) *fixture {
 	t.Helper()
 	fake := clock.NewFake(testNow)
-	srv := activitytest.NewTLSServer(activitytest.WithClock(fake))
+	srv := emulator.NewTLSServer(emulator.WithClock(fake))
 	t.Cleanup(srv.Close)
 	srv.AddTenant(tenant)
 	f := &fixture{srv: srv, fake: fake, tokens: newTokens(srv)}
@@ -128,7 +128,7 @@ func TestDownloadOrderDeterministic(t *testing.T) {
 			// Random latency faults on blobs make completion order differ
 			// from listing order.
 			for i := 0; i < 45; i += 3 {
-				f.srv.FailNext("blob", 1, activitytest.Slow(time.Duration(i%5)*time.Millisecond))
+				f.srv.FailNext("blob", 1, emulator.Slow(time.Duration(i%5)*time.Millisecond))
 			}
 			got, err := f.listAndDownload(t)
 			if err != nil {
@@ -181,29 +181,29 @@ func TestRetryMatrix(t *testing.T) {
 	cases := []struct {
 		name     string
 		endpoint string
-		fault    activitytest.Fault
+		fault    emulator.Fault
 		n        int
 		ok       bool
 		requests int           // requests to the endpoint
 		slept    time.Duration // with zero jitter
 		code     string
 	}{
-		{"429", "subscriptions/list", activitytest.Throttle(0), 2, true, 3, 250*time.Millisecond + 500*time.Millisecond, ""},
-		{"429-retry-after", "subscriptions/list", activitytest.Throttle(3 * time.Second), 1, true, 2, 3 * time.Second, ""},
-		{"af429-as-403", "subscriptions/list", activitytest.ThrottleAF429, 1, true, 2, 250 * time.Millisecond, ""},
-		{"500", "subscriptions/list", activitytest.Status(500), 1, true, 2, 250 * time.Millisecond, ""},
-		{"502", "subscriptions/content", activitytest.Status(502), 1, true, 2, 250 * time.Millisecond, ""},
-		{"503", "blob", activitytest.Status(503), 1, true, 2, 250 * time.Millisecond, ""},
-		{"504", "blob", activitytest.Status(504), 1, true, 2, 250 * time.Millisecond, ""},
-		{"af50000", "blob", activitytest.InternalError, 1, true, 2, 250 * time.Millisecond, ""},
-		{"reset-mid-body", "blob", activitytest.ResetMidBody, 1, true, 2, 250 * time.Millisecond, ""},
-		{"truncated-once", "blob", activitytest.TruncatedJSON, 1, true, 2, 250 * time.Millisecond, ""},
-		{"500-five-times", "subscriptions/list", activitytest.Status(500), 5, true, 6, (250 + 500 + 1000 + 2000 + 4000) * time.Millisecond, ""},
-		{"500-exhausted", "subscriptions/list", activitytest.Status(500), 6, false, 6, (250 + 500 + 1000 + 2000 + 4000) * time.Millisecond, ""},
-		{"af429-exhausted", "subscriptions/list", activitytest.ThrottleAF429, 10, false, 6, (250 + 500 + 1000 + 2000 + 4000) * time.Millisecond, CodeThrottled},
-		{"non-json-400", "subscriptions/list", activitytest.NonJSONError, 1, false, 1, 0, ""},
-		{"401-refresh", "subscriptions/list", activitytest.ExpiredToken, 1, true, 2, 0, ""},
-		{"401-twice", "subscriptions/list", activitytest.ExpiredToken, 2, false, 2, 0, ""},
+		{"429", "subscriptions/list", emulator.Throttle(0), 2, true, 3, 250*time.Millisecond + 500*time.Millisecond, ""},
+		{"429-retry-after", "subscriptions/list", emulator.Throttle(3 * time.Second), 1, true, 2, 3 * time.Second, ""},
+		{"af429-as-403", "subscriptions/list", emulator.ThrottleAF429, 1, true, 2, 250 * time.Millisecond, ""},
+		{"500", "subscriptions/list", emulator.Status(500), 1, true, 2, 250 * time.Millisecond, ""},
+		{"502", "subscriptions/content", emulator.Status(502), 1, true, 2, 250 * time.Millisecond, ""},
+		{"503", "blob", emulator.Status(503), 1, true, 2, 250 * time.Millisecond, ""},
+		{"504", "blob", emulator.Status(504), 1, true, 2, 250 * time.Millisecond, ""},
+		{"af50000", "blob", emulator.InternalError, 1, true, 2, 250 * time.Millisecond, ""},
+		{"reset-mid-body", "blob", emulator.ResetMidBody, 1, true, 2, 250 * time.Millisecond, ""},
+		{"truncated-once", "blob", emulator.TruncatedJSON, 1, true, 2, 250 * time.Millisecond, ""},
+		{"500-five-times", "subscriptions/list", emulator.Status(500), 5, true, 6, (250 + 500 + 1000 + 2000 + 4000) * time.Millisecond, ""},
+		{"500-exhausted", "subscriptions/list", emulator.Status(500), 6, false, 6, (250 + 500 + 1000 + 2000 + 4000) * time.Millisecond, ""},
+		{"af429-exhausted", "subscriptions/list", emulator.ThrottleAF429, 10, false, 6, (250 + 500 + 1000 + 2000 + 4000) * time.Millisecond, CodeThrottled},
+		{"non-json-400", "subscriptions/list", emulator.NonJSONError, 1, false, 1, 0, ""},
+		{"401-refresh", "subscriptions/list", emulator.ExpiredToken, 1, true, 2, 0, ""},
+		{"401-twice", "subscriptions/list", emulator.ExpiredToken, 2, false, 2, 0, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -312,7 +312,7 @@ func TestTruncatedBlobPersistent(t *testing.T) {
 	f := newFixture(t, nil)
 	f.srv.Subscribe(tenant, "Audit.General")
 	f.addBlobs(1, 20)
-	f.srv.FailNext("blob", 100, activitytest.TruncatedJSON)
+	f.srv.FailNext("blob", 100, emulator.TruncatedJSON)
 	_, err := f.listAndDownload(t)
 	var ce *ContentError
 	if !errors.As(err, &ce) || !ce.Truncated || !IsSkippable(err) {
@@ -353,7 +353,7 @@ func TestPagingLoopDetected(t *testing.T) {
 // the first listing page is answered, once.
 type expireAfterFirstPage struct {
 	base http.RoundTripper
-	srv  *activitytest.Server
+	srv  *emulator.Server
 	done atomic.Bool
 }
 
@@ -428,7 +428,7 @@ func TestAdaptiveConcurrency(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.Concurrency = 16 })
 	f.srv.Subscribe(tenant, "Audit.General")
 	f.addBlobs(4, 1)
-	f.srv.FailNext("blob", 3, activitytest.Throttle(0))
+	f.srv.FailNext("blob", 3, emulator.Throttle(0))
 	if _, err := f.listAndDownload(t); err != nil {
 		t.Fatal(err)
 	}
@@ -482,7 +482,7 @@ func TestTransportClassification(t *testing.T) {
 		t.Error("connection refused not retried")
 	}
 	// x509: a TLS server the client does not trust.
-	srv := activitytest.NewTLSServer()
+	srv := emulator.NewTLSServer()
 	defer srv.Close()
 	fake := clock.NewFake(testNow)
 	tok, _ := srv.IssueToken(tenant, time.Hour)
@@ -532,7 +532,7 @@ func TestBackoffBounds(t *testing.T) {
 
 func TestDeadline(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.Clock = clock.Real{} })
-	f.srv.FailNext("subscriptions/list", 10, activitytest.Status(503))
+	f.srv.FailNext("subscriptions/list", 10, emulator.Status(503))
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	_, err := f.client.ListSubscriptions(ctx)

@@ -9,7 +9,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/activity"
+	"github.com/secops-go/ms-management-activity/internal/activity"
 )
 
 // Timing rules (api-facts.md A.3, A.4).
