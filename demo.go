@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/commands"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/internal/progress"
 )
 

@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/commands"
-	"github.com/secops-go/ms-management-activity/params"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/internal/progress"
+	"github.com/secops-go/ms-management-activity/params"
 )
 
 // EmulatorSecret is the client secret of the emulator command's app

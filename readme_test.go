@@ -15,8 +15,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/secops-go/ms-management-activity/internal/activity"
 	"github.com/secops-go/ms-management-activity/commands"
+	"github.com/secops-go/ms-management-activity/internal/activity"
 	"github.com/secops-go/ms-management-activity/internal/redact"
 )
 

@@ -167,9 +167,9 @@ type hygieneCase struct {
 	name    string
 	command string
 	args    map[string]any
-	params  map[string]any                 // overrides
+	params  map[string]any             // overrides
 	setup   func(srv *emulator.Server) // a fault, undone after the run
-	ictx    bool                           // run with the flow's stored integrationContext
+	ictx    bool                       // run with the flow's stored integrationContext
 	// pasteInto names a non-secret param that gets the flow's first
 	// secret, as when a user pastes it into the wrong field: every error
 	// that quotes the field's value must still not show it.

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/secops-go/ms-management-activity/internal/clock"
-	"github.com/secops-go/ms-management-activity/params"
 	"github.com/secops-go/ms-management-activity/internal/state"
+	"github.com/secops-go/ms-management-activity/params"
 )
 
 // Config is what New needs to build the token source of the configured flow.

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/auth"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 )
 
 func TestMisconfiguration(t *testing.T) {

@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/auth"
 	"github.com/secops-go/ms-management-activity/internal/clock"
-	"github.com/secops-go/ms-management-activity/params"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/internal/state"
+	"github.com/secops-go/ms-management-activity/params"
 )
 
 // harness is one emulator and the persisted integrationContext between

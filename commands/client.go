@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/secops-go/ms-management-activity/internal/activity"
-	"github.com/secops-go/ms-management-activity/params"
 	"github.com/secops-go/ms-management-activity/internal/progress"
+	"github.com/secops-go/ms-management-activity/params"
 )
 
 // Overall deadlines per command: a run never hangs longer than this, even

@@ -12,14 +12,14 @@ import (
 	"runtime/debug"
 	"strings"
 
-	"github.com/secops-go/ms-management-activity/internal/activity"
 	"github.com/secops-go/ms-management-activity/auth"
-	"github.com/secops-go/ms-management-activity/internal/clock"
 	xcontext "github.com/secops-go/ms-management-activity/context"
+	"github.com/secops-go/ms-management-activity/internal/activity"
+	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/httpclient"
-	"github.com/secops-go/ms-management-activity/params"
 	"github.com/secops-go/ms-management-activity/internal/redact"
 	"github.com/secops-go/ms-management-activity/internal/state"
+	"github.com/secops-go/ms-management-activity/params"
 )
 
 // MaxEnvelopeBytes is the largest envelope accepted (PROTOCOL.md).

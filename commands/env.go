@@ -15,11 +15,11 @@ import (
 	"sync"
 
 	"github.com/secops-go/ms-management-activity/auth"
-	"github.com/secops-go/ms-management-activity/internal/clock"
 	xcontext "github.com/secops-go/ms-management-activity/context"
-	"github.com/secops-go/ms-management-activity/params"
+	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/redact"
 	"github.com/secops-go/ms-management-activity/internal/state"
+	"github.com/secops-go/ms-management-activity/params"
 )
 
 // Env is what a handler works with: the decoded envelope and the injected

@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/auth"
-	"github.com/secops-go/ms-management-activity/internal/clock"
 	xcontext "github.com/secops-go/ms-management-activity/context"
+	"github.com/secops-go/ms-management-activity/internal/clock"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/params"
 )
 

@@ -8,8 +8,8 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/secops-go/ms-management-activity/internal/activity"
 	xcontext "github.com/secops-go/ms-management-activity/context"
+	"github.com/secops-go/ms-management-activity/internal/activity"
 	"github.com/secops-go/ms-management-activity/internal/fetch"
 )
 

@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/internal/activity"
-	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/auth"
+	"github.com/secops-go/ms-management-activity/internal/activity"
 	"github.com/secops-go/ms-management-activity/internal/clock"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/internal/fetch"
 	"github.com/secops-go/ms-management-activity/params"
 )

@@ -22,10 +22,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/internal/clock"
 	xcontext "github.com/secops-go/ms-management-activity/context"
-	"github.com/secops-go/ms-management-activity/params"
+	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/redact"
+	"github.com/secops-go/ms-management-activity/params"
 )
 
 // This file holds the fuzz targets of the envelope decoder and the

@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/secops-go/ms-management-activity/internal/activity"
 	xcontext "github.com/secops-go/ms-management-activity/context"
+	"github.com/secops-go/ms-management-activity/internal/activity"
 	"github.com/secops-go/ms-management-activity/params"
 )
 

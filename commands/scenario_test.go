@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/auth"
 	"github.com/secops-go/ms-management-activity/internal/clock"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/params"
 )
 

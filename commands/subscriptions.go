@@ -4,8 +4,8 @@ import (
 	"context"
 	"strings"
 
-	"github.com/secops-go/ms-management-activity/internal/activity"
 	xcontext "github.com/secops-go/ms-management-activity/context"
+	"github.com/secops-go/ms-management-activity/internal/activity"
 )
 
 // startSubscription is ms-management-activity-start-subscription.

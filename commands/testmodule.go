@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/secops-go/ms-management-activity/internal/activity"
 	xcontext "github.com/secops-go/ms-management-activity/context"
+	"github.com/secops-go/ms-management-activity/internal/activity"
 )
 
 // testModule checks, in order, the configuration, getting a token and a

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/internal/clock"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/params"
 )
 

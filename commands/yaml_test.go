@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/secops-go/ms-management-activity/params"
 	"github.com/secops-go/ms-management-activity/internal/spec"
+	"github.com/secops-go/ms-management-activity/params"
 )
 
 // builtinCommands are handled without being declared in integration.yml,

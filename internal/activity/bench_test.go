@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/internal/clock"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 )
 
 // BenchmarkDownload lists and downloads 200 blobs × 500 records from the

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/internal/clock"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 )
 
 var testNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)

@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/internal/clock"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 )
 
 // A test seeds a tenant, then talks plain HTTP to the emulator as the client
