@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/auth"
 	"github.com/secops-go/ms-management-activity/internal/activity"
 	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/emulator"
@@ -45,9 +44,9 @@ func newFetchEmu(t testing.TB, now time.Time) *fetchEmu {
 		HTTPClient: func(p *params.Params) *http.Client {
 			return &http.Client{Timeout: p.Timeout, Transport: tr}
 		},
-		TokenSource: func(context.Context, *Env) (auth.TokenSource, error) {
+		TokenSource: func(context.Context, *Env) (activity.TokenSource, error) {
 			tok, _ := srv.IssueToken(e.tenant, 24*time.Hour)
-			return auth.StaticToken(tok), nil
+			return activity.StaticToken(tok), nil
 		},
 	}
 	return e

@@ -30,7 +30,7 @@ func BenchmarkDownload(b *testing.B) {
 			srv.SetLatency(50 * time.Millisecond)
 			tok, _ := srv.IssueToken(tenant, 24*time.Hour)
 			c, err := New(Config{
-				BaseURL: srv.BaseURL(), HTTP: srv.Client(), Tokens: staticTok(tok),
+				BaseURL: srv.BaseURL(), HTTP: srv.Client(), Tokens: StaticToken(tok),
 				Clock: clock.Real{}, Concurrency: conc, RequestsPerMinute: 1 << 20,
 			})
 			if err != nil {
