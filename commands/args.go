@@ -172,7 +172,7 @@ func timeRangeArgs(env *Env, now time.Time) (start, end time.Time, err error) {
 	case end.Equal(start):
 		return start, end, fmt.Errorf("end_time %s is the same as start_time: give a later end_time.", f(end))
 	}
-	if earliest := now.Add(-7 * 24 * time.Hour); start.Before(earliest) {
+	if earliest := now.Add(-activity.Retention); start.Before(earliest) {
 		return start, end, fmt.Errorf("start_time %s is more than 7 days ago: the API serves content of the last 7 days only, so start at %s or later.", f(start), f(earliest))
 	}
 	if !start.Before(now) {
