@@ -2,8 +2,8 @@
 // ({base_url}{tenant}/activity/feed/...): subscriptions, content listing with
 // paging, and parallel streaming download of content blobs into records.
 //
-// Every request carries the PublisherIdentifier and a bearer token from an
-// auth.TokenSource, goes through a client-side rate limiter, and is retried
+// Every request carries the PublisherIdentifier and a bearer token from a
+// TokenSource, goes through a client-side rate limiter, and is retried
 // on throttling, server errors and connection failures with exponential
 // backoff that sleeps through an injected clock.Clock. Error answers become
 // *APIError values that keep the HTTP status and the AF code and explain the
@@ -27,7 +27,6 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/secops-go/ms-management-activity/auth"
 	"github.com/secops-go/ms-management-activity/internal/catalog"
 	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/progress"
@@ -74,7 +73,7 @@ type Config struct {
 	// PublisherIdentifier is sent on every request, blob GETs included.
 	PublisherIdentifier string
 	HTTP                *http.Client
-	Tokens              auth.TokenSource
+	Tokens              TokenSource
 	Clock               clock.Clock
 	Logger              *slog.Logger
 	// Concurrency is the number of blob download workers (1..64).
@@ -103,6 +102,7 @@ type Client struct {
 	limMu   sync.Mutex
 	gate    *gate
 	stats   counters
+	server  *ServerClock // the API's clock, from Date headers (serverclock.go)
 
 	tenantMu    sync.Mutex
 	tenantToken string
@@ -182,6 +182,7 @@ func New(cfg Config) (*Client, error) {
 		// so a fake clock makes throttling tests instant.
 		limiter: rate.NewLimiter(rate.Limit(float64(cfg.RequestsPerMinute)/60), cfg.RequestsPerMinute),
 		gate:    newGate(cfg.Concurrency),
+		server:  NewServerClock(cfg.Clock),
 	}
 	return c, nil
 }
@@ -355,6 +356,7 @@ func (c *Client) once(ctx context.Context, cl *call, onOK func(*http.Response) e
 	if err != nil {
 		return wait, false, fmt.Errorf("%s: %w", cl.op, stripURL(err))
 	}
+	c.server.observe(resp.Header)
 	defer func() {
 		// Drain a little so the connection can be reused.
 		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
@@ -483,7 +485,7 @@ func (c *Client) tenant(token string) string {
 	defer c.tenantMu.Unlock()
 	if token != c.tenantToken {
 		c.tenantToken = token
-		c.tenantID, _ = auth.TenantFromToken(token)
+		c.tenantID, _ = TenantFromToken(token)
 	}
 	if c.tenantID != "" {
 		return c.tenantID

@@ -3,10 +3,10 @@ package activity
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/secops-go/ms-management-activity/internal/catalog"
+	"github.com/secops-go/ms-management-activity/internal/suggest"
 )
 
 // Filter keeps the records whose record type, workload and operation are in
@@ -35,7 +35,7 @@ const Unlisted = "!"
 // workload or operation ending in "!" is taken as given without the "!".
 func ParseFilter(recordTypes, workloads, operations string) (*Filter, error) {
 	f := &Filter{}
-	for _, item := range SplitList(recordTypes) {
+	for _, item := range splitList(recordTypes) {
 		t, err := ParseRecordType(item)
 		if err != nil {
 			return nil, fmt.Errorf("record_types_filter: %w", err)
@@ -45,14 +45,14 @@ func ParseFilter(recordTypes, workloads, operations string) (*Filter, error) {
 		}
 		f.recordTypes[t] = true
 	}
-	for _, item := range SplitList(workloads) {
+	for _, item := range splitList(workloads) {
 		w, err := parseWorkload(item)
 		if err != nil {
 			return nil, fmt.Errorf("workloads_filter: %w", err)
 		}
 		f.workloads = append(f.workloads, w)
 	}
-	for _, item := range SplitList(operations) {
+	for _, item := range splitList(operations) {
 		op, err := parseOperation(item)
 		if err != nil {
 			return nil, fmt.Errorf("operations_filter: %w", err)
@@ -87,7 +87,7 @@ func parseWorkload(s string) (string, error) {
 		return w, nil
 	}
 	msg := fmt.Sprintf("%q is not a workload of the Management Activity API", v)
-	if sug := catalog.Suggest(v, catalog.Workloads, strings.ToLower, 3); len(sug) > 0 {
+	if sug := suggest.Nearest(v, catalog.Workloads, strings.ToLower, 3); len(sug) > 0 {
 		msg += "; did you mean " + strings.Join(sug, ", ") + "?"
 	}
 	return "", fmt.Errorf("%s (workloads are case-insensitive). %s", msg, escapeHint(v))
@@ -111,15 +111,15 @@ func parseOperation(s string) (string, error) {
 		return "", fmt.Errorf("%q is not an operation as spelled: operations are case-sensitive, as records carry them; did you mean %s?", v, strings.Join(sameButCase, " or "))
 	}
 	msg := fmt.Sprintf("%q is not an operation of the Management Activity API", v)
-	if sug := catalog.Suggest(v, catalog.AllOperations(), strings.ToLower, 3); len(sug) > 0 {
+	if sug := suggest.Nearest(v, catalog.AllOperations(), strings.ToLower, 3); len(sug) > 0 {
 		msg += "; did you mean " + strings.Join(sug, ", ") + "?"
 	}
 	return "", fmt.Errorf("%s (operations are case-sensitive; Exchange admin operations are cmdlet names such as Set-Mailbox). %s", msg, escapeHint(v))
 }
 
-// SplitList splits a comma-separated list, trimming items and dropping
+// splitList splits a comma-separated list, trimming items and dropping
 // empty ones.
-func SplitList(s string) []string {
+func splitList(s string) []string {
 	var out []string
 	for _, item := range strings.Split(s, ",") {
 		if item = strings.TrimSpace(item); item != "" {
@@ -127,11 +127,6 @@ func SplitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// Empty reports whether the filter keeps every record.
-func (f *Filter) Empty() bool {
-	return f == nil || (len(f.recordTypes) == 0 && len(f.workloads) == 0 && len(f.operations) == 0)
 }
 
 // Match reports whether the record passes the filter.
@@ -151,29 +146,6 @@ func (f *Filter) Match(r *Record) bool {
 	return true
 }
 
-// String describes the filter for messages, e.g. "record types 25, 4;
-// workloads Exchange".
-func (f *Filter) String() string {
-	if f.Empty() {
-		return "no filter"
-	}
-	var parts []string
-	if len(f.recordTypes) > 0 {
-		var names []string
-		for t := range f.recordTypes {
-			names = append(names, t.String())
-		}
-		parts = append(parts, "record types "+strings.Join(sortedStrings(names), ", "))
-	}
-	if len(f.workloads) > 0 {
-		parts = append(parts, "workloads "+strings.Join(f.workloads, ", "))
-	}
-	if len(f.operations) > 0 {
-		parts = append(parts, "operations "+strings.Join(f.operations, ", "))
-	}
-	return strings.Join(parts, "; ")
-}
-
 func containsFold(list []string, s string) bool {
 	for _, v := range list {
 		if strings.EqualFold(v, s) {
@@ -181,9 +153,4 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-func sortedStrings(s []string) []string {
-	sort.Strings(s)
-	return s
 }

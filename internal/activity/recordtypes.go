@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/secops-go/ms-management-activity/internal/catalog"
+	"github.com/secops-go/ms-management-activity/internal/suggest"
 )
 
 // RecordType is an AuditLogRecordType value (MS-SCHEMA). The enum is open:
@@ -78,7 +79,7 @@ func ParseRecordType(s string) (RecordType, error) {
 }
 
 // SuggestRecordTypes returns up to max known names closest to s (see
-// catalog.Suggest; case and spaces do not count).
+// suggest.Nearest; case and spaces do not count).
 func SuggestRecordTypes(s string, max int) []string {
-	return catalog.Suggest(s, recordTypeKeys, normalizeTypeName, max)
+	return suggest.Nearest(s, recordTypeKeys, normalizeTypeName, max)
 }

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/secops-go/ms-management-activity/internal/suggest"
 )
 
 // TestOperationsAreListedPerKnownWorkload: every workload with operations
@@ -42,7 +44,7 @@ func TestDLPOperationsDifferInCase(t *testing.T) {
 	}
 }
 
-func TestSuggest(t *testing.T) {
+func TestNearestWorkload(t *testing.T) {
 	for _, c := range []struct {
 		in   string
 		want string
@@ -51,12 +53,12 @@ func TestSuggest(t *testing.T) {
 		{"exchang", "Exchange"},
 		{"MicrosoftTeam", "MicrosoftTeams"},
 	} {
-		got := Suggest(c.in, Workloads, strings.ToLower, 3)
+		got := suggest.Nearest(c.in, Workloads, strings.ToLower, 3)
 		if len(got) == 0 || got[0] != c.want {
 			t.Errorf("Suggest(%q) = %v, want %s first", c.in, got, c.want)
 		}
 	}
-	if got := Suggest("zzzzzzzzzzzz", Workloads, strings.ToLower, 3); len(got) != 0 {
+	if got := suggest.Nearest("zzzzzzzzzzzz", Workloads, strings.ToLower, 3); len(got) != 0 {
 		t.Errorf("Suggest(nonsense) = %v", got)
 	}
 }
