@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/secops-go/ms-management-activity/internal/clock"
+	"github.com/secops-go/ms-management-activity/internal/spec"
 	"github.com/secops-go/ms-management-activity/internal/state"
 	"github.com/secops-go/ms-management-activity/params"
 )
@@ -40,14 +41,12 @@ const Margin = 5 * time.Minute
 // Store keys. recordKey holds this package's state; the legacy keys are the
 // reference integration's, read once for migration and then removed.
 const (
-	recordKey           = "auth"
-	legacyAccessToken   = "access_token"
-	legacyValidUntil    = "valid_until"
-	legacyRefreshToken  = "current_refresh_token"
-	legacyNextRequest   = "next_request_time"
-	legacyDelayCounter  = "delay_request_counter"
-	cmdGenerateLoginURL = "ms-management-activity-generate-login-url"
-	cmdAuthReset        = "ms-management-activity-auth-reset"
+	recordKey          = "auth"
+	legacyAccessToken  = "access_token"
+	legacyValidUntil   = "valid_until"
+	legacyRefreshToken = "current_refresh_token"
+	legacyNextRequest  = "next_request_time"
+	legacyDelayCounter = "delay_request_counter"
 )
 
 // Flow names, stored in the record and shown in debug logs.
@@ -68,12 +67,12 @@ var (
 	errNoToken       = errors.New("Token or Tenant ID must be provided: it is the Token shown by the Cortex XSOAR application when you granted it access.")
 	errMalformedCode = errors.New(`Malformed auth_code parameter: Please copy the auth code from the redirected uri without any additional info and without the "session_state" query parameter.`)
 	errNoRedirectURI = errors.New("in the self_deployed authentication flow the Authorization code and the Application redirect URI cannot be empty.")
-	errNeedLogin     = errors.New("The Application redirect URI is set but the Authorization code is empty: run the ***" + cmdGenerateLoginURL + "*** command, sign in, and paste the code into the Authorization code parameter. To use the client credentials flow instead (an application permission), leave the Application redirect URI empty.")
+	errNeedLogin     = errors.New("The Application redirect URI is set but the Authorization code is empty: run the ***" + spec.CmdGenerateLoginURL + "*** command, sign in, and paste the code into the Authorization code parameter. To use the client credentials flow instead (an application permission), leave the Application redirect URI empty.")
 )
 
 // resetHint is appended, as the reference does, when the identity provider's
 // error codes mean the stored grant is no longer usable.
-const resetHint = "\nYou can run the ***" + cmdAuthReset + "*** command to reset the authentication process."
+const resetHint = "\nYou can run the ***" + spec.CmdAuthReset + "*** command to reset the authentication process."
 
 // resetCodes are the Entra ID error codes that call for resetHint (expired
 // or redeemed code, revoked or expired refresh token, ...).

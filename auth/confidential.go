@@ -15,6 +15,8 @@ import (
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
+
+	"github.com/secops-go/ms-management-activity/internal/spec"
 )
 
 // confidentialSource is the self-deployed application: client credentials
@@ -212,7 +214,7 @@ func (s *confidentialSource) acquire(ctx context.Context) (confidential.AuthResu
 	}
 	acct, err := s.client.Account(ctx, s.rec.Account)
 	if err != nil || acct.HomeAccountID == "" {
-		return confidential.AuthResult{}, errors.New("The signed-in account is no longer in the token cache: run the ***" + cmdGenerateLoginURL + "*** command, sign in again, and paste the new code into the Authorization code parameter." + resetHint)
+		return confidential.AuthResult{}, errors.New("The signed-in account is no longer in the token cache: run the ***" + spec.CmdGenerateLoginURL + "*** command, sign in again, and paste the new code into the Authorization code parameter." + resetHint)
 	}
 	res, err := s.client.AcquireTokenSilent(ctx, s.scopes, confidential.WithSilentAccount(acct))
 	if err == nil && res.Account.HomeAccountID != "" {

@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	xcontext "github.com/secops-go/ms-management-activity/context"
 	"github.com/secops-go/ms-management-activity/internal/activity"
-	"github.com/secops-go/ms-management-activity/params"
 )
 
 // contentRecordFields maps the record fields to the ContentRecord context
@@ -47,35 +47,25 @@ var contentTableFields = []struct {
 
 var errLimitReached = errors.New("limit reached")
 
+// listContentDeadline bounds one list-content run, so it never hangs even
+// when every request is slow but within its own timeout; it grows with a
+// large timeout argument.
+const listContentDeadline = 5 * time.Minute
+
 // listContent is ms-management-activity-list-content.
 func listContent(ctx context.Context, env *Env) (*Result, error) {
-	ct, err := contentTypeArg(env)
+	a, err := listContentArgs(env)
 	if err != nil {
 		return nil, err
 	}
-	start, end, err := timeRangeArgs(env, env.Clock.Now())
-	if err != nil {
-		return nil, err
-	}
-	filter, err := activity.ParseFilter(env.Args.String("record_types_filter"), env.Args.String("workloads_filter"), env.Args.String("operations_filter"))
-	if err != nil {
-		return nil, err
-	}
-	limit, err := params.PositiveInt("limit", env.Args.String("limit"), MaxListLimit, MaxListLimit, "1000")
-	if err != nil {
-		return nil, argError(err)
-	}
-	timeout, err := timeoutArg(env)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, max(listContentDeadline, 4*timeout))
+	ct, filter, limit := a.contentType, a.filter, a.limit
+	ctx, cancel := context.WithTimeout(ctx, max(listContentDeadline, 4*a.timeout))
 	defer cancel()
-	c, err := newActivityClient(ctx, env, timeout)
+	c, err := newActivityClient(ctx, env, a.timeout)
 	if err != nil {
 		return nil, err
 	}
-	blobs, err := c.ListContent(ctx, ct, start, end)
+	blobs, err := c.ListContent(ctx, ct, a.start, a.end)
 	if err != nil {
 		return nil, err
 	}
@@ -125,14 +115,13 @@ func listContent(ctx context.Context, env *Env) (*Result, error) {
 // context list and the markdown table; nothing else of a record is kept
 // after its blob.
 type contentOutput struct {
-	raw     []json.RawMessage // the records' own Raw: no copy
-	ctx     []json.RawMessage // each a slice of arena
-	arena   []byte
-	hr      strings.Builder
-	title   string
-	count   int
-	cut     bool
-	scratch []byte
+	raw   []json.RawMessage // the records' own Raw: no copy
+	ctx   []json.RawMessage // each a slice of arena
+	arena []byte
+	hr    strings.Builder
+	title string
+	count int
+	cut   bool
 }
 
 func newContentOutput(title string) *contentOutput {

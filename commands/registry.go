@@ -1,20 +1,18 @@
 package commands
 
-import (
-	"context"
-	"fmt"
-)
+import "github.com/secops-go/ms-management-activity/internal/spec"
 
-// Command names.
+// Command names (their one source is internal/spec, which auth's messages
+// use too).
 const (
-	CmdTestModule        = "test-module"
-	CmdFetchIncidents    = "fetch-incidents"
-	CmdStartSubscription = "ms-management-activity-start-subscription"
-	CmdStopSubscription  = "ms-management-activity-stop-subscription"
-	CmdListSubscriptions = "ms-management-activity-list-subscriptions"
-	CmdListContent       = "ms-management-activity-list-content"
-	CmdGenerateLoginURL  = "ms-management-activity-generate-login-url"
-	CmdAuthReset         = "ms-management-activity-auth-reset"
+	CmdTestModule        = spec.CmdTestModule
+	CmdFetchIncidents    = spec.CmdFetchIncidents
+	CmdStartSubscription = spec.CmdStartSubscription
+	CmdStopSubscription  = spec.CmdStopSubscription
+	CmdListSubscriptions = spec.CmdListSubscriptions
+	CmdListContent       = spec.CmdListContent
+	CmdGenerateLoginURL  = spec.CmdGenerateLoginURL
+	CmdAuthReset         = spec.CmdAuthReset
 )
 
 // Registry maps every command name to its handler. It returns a new map each
@@ -30,8 +28,4 @@ func Registry() map[string]Handler {
 		CmdGenerateLoginURL:  generateLoginURL,
 		CmdAuthReset:         authReset,
 	}
-}
-
-func notImplemented(_ context.Context, env *Env) (*Result, error) {
-	return nil, fmt.Errorf("%s is not implemented yet", env.Command)
 }

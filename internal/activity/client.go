@@ -101,6 +101,7 @@ type Client struct {
 	limMu   sync.Mutex
 	gate    *gate
 	stats   counters
+	server  *ServerClock // the API's clock, from Date headers (serverclock.go)
 
 	tenantMu    sync.Mutex
 	tenantToken string
@@ -180,6 +181,7 @@ func New(cfg Config) (*Client, error) {
 		// so a fake clock makes throttling tests instant.
 		limiter: rate.NewLimiter(rate.Limit(float64(cfg.RequestsPerMinute)/60), cfg.RequestsPerMinute),
 		gate:    newGate(cfg.Concurrency),
+		server:  NewServerClock(cfg.Clock),
 	}
 	return c, nil
 }
@@ -353,6 +355,7 @@ func (c *Client) once(ctx context.Context, cl *call, onOK func(*http.Response) e
 	if err != nil {
 		return wait, false, fmt.Errorf("%s: %w", cl.op, stripURL(err))
 	}
+	c.server.observe(resp.Header)
 	defer func() {
 		// Drain a little so the connection can be reused.
 		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)

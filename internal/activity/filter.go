@@ -2,7 +2,6 @@ package activity
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -23,7 +22,7 @@ type Filter struct {
 // names.
 func ParseFilter(recordTypes, workloads, operations string) (*Filter, error) {
 	f := &Filter{}
-	for _, item := range SplitList(recordTypes) {
+	for _, item := range splitList(recordTypes) {
 		t, err := ParseRecordType(item)
 		if err != nil {
 			return nil, fmt.Errorf("record_types_filter: %w", err)
@@ -33,14 +32,14 @@ func ParseFilter(recordTypes, workloads, operations string) (*Filter, error) {
 		}
 		f.recordTypes[t] = true
 	}
-	f.workloads = SplitList(workloads)
-	f.operations = SplitList(operations)
+	f.workloads = splitList(workloads)
+	f.operations = splitList(operations)
 	return f, nil
 }
 
-// SplitList splits a comma-separated list, trimming items and dropping
+// splitList splits a comma-separated list, trimming items and dropping
 // empty ones.
-func SplitList(s string) []string {
+func splitList(s string) []string {
 	var out []string
 	for _, item := range strings.Split(s, ",") {
 		if item = strings.TrimSpace(item); item != "" {
@@ -48,11 +47,6 @@ func SplitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// Empty reports whether the filter keeps every record.
-func (f *Filter) Empty() bool {
-	return f == nil || (len(f.recordTypes) == 0 && len(f.workloads) == 0 && len(f.operations) == 0)
 }
 
 // Match reports whether the record passes the filter.
@@ -72,29 +66,6 @@ func (f *Filter) Match(r *Record) bool {
 	return true
 }
 
-// String describes the filter for messages, e.g. "record types 25, 4;
-// workloads Exchange".
-func (f *Filter) String() string {
-	if f.Empty() {
-		return "no filter"
-	}
-	var parts []string
-	if len(f.recordTypes) > 0 {
-		var names []string
-		for t := range f.recordTypes {
-			names = append(names, t.String())
-		}
-		parts = append(parts, "record types "+strings.Join(sortedStrings(names), ", "))
-	}
-	if len(f.workloads) > 0 {
-		parts = append(parts, "workloads "+strings.Join(f.workloads, ", "))
-	}
-	if len(f.operations) > 0 {
-		parts = append(parts, "operations "+strings.Join(f.operations, ", "))
-	}
-	return strings.Join(parts, "; ")
-}
-
 func containsFold(list []string, s string) bool {
 	for _, v := range list {
 		if strings.EqualFold(v, s) {
@@ -102,9 +73,4 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-func sortedStrings(s []string) []string {
-	sort.Strings(s)
-	return s
 }

@@ -25,6 +25,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/secops-go/ms-management-activity/internal/clock"
@@ -39,7 +40,10 @@ type Server struct {
 	srv   *httptest.Server
 	mux   *http.ServeMux
 	clock clock.Clock
-	key   []byte // HMAC key signing issued access tokens
+	// offset is added to clock (clock.go): the emulator can run ahead of or
+	// behind the clock its clients read.
+	offset atomic.Int64
+	key    []byte // HMAC key signing issued access tokens
 
 	mu     sync.Mutex
 	counts map[string]int // requests per endpoint name
@@ -69,7 +73,7 @@ func NewServerOn(addr string, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("emulator listen on %s: %w", addr, err)
 	}
 	s := build(opts)
-	s.srv = httptest.NewUnstartedServer(s.mux)
+	s.srv = httptest.NewUnstartedServer(s.dated(s.mux))
 	s.srv.Listener.Close()
 	s.srv.Listener = l
 	s.srv.Start()
@@ -109,7 +113,7 @@ func build(opts []Option) *Server {
 
 func start(tls bool, opts []Option) *Server {
 	s := build(opts)
-	s.srv = httptest.NewUnstartedServer(s.mux)
+	s.srv = httptest.NewUnstartedServer(s.dated(s.mux))
 	// Clients that give up mid-handshake (timeouts, closed tests) are
 	// expected here; their "TLS handshake error" lines are only noise.
 	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
@@ -137,8 +141,10 @@ func (s *Server) TLSServer() *httptest.Server { return s.srv }
 // emulator's Management Activity API: URL + "/api/v1.0/".
 func (s *Server) BaseURL() string { return s.URL + "/api/v1.0/" }
 
-// Now is the emulator's current time.
-func (s *Server) Now() time.Time { return s.clock.Now().UTC() }
+// Now is the emulator's current time: its clock plus the clock offset.
+func (s *Server) Now() time.Time {
+	return s.clock.Now().Add(time.Duration(s.offset.Load())).UTC()
+}
 
 // count records one request to the named endpoint.
 func (s *Server) count(name string) {

@@ -1,65 +1,103 @@
 package commands
 
 import (
-	"context"
 	"fmt"
-	"net/http"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/secops-go/ms-management-activity/internal/activity"
-	"github.com/secops-go/ms-management-activity/internal/progress"
 	"github.com/secops-go/ms-management-activity/params"
 )
 
-// Overall deadlines per command: a run never hangs longer than this, even
-// when every request is slow but within its own timeout. list-content's
-// deadline grows with a large timeout argument.
-const (
-	listContentDeadline  = 5 * time.Minute
-	subscriptionDeadline = 2 * time.Minute
-)
+// Args holds a command's arguments and remembers which ones the handler read,
+// so a test can check that every argument read is declared in integration.yml.
+type Args struct {
+	m    map[string]any
+	mu   sync.Mutex
+	read map[string]bool
+}
+
+// NewArgs wraps the envelope's args object.
+func NewArgs(m map[string]any) *Args {
+	if m == nil {
+		m = map[string]any{}
+	}
+	return &Args{m: m, read: map[string]bool{}}
+}
+
+// String returns the argument as a trimmed string ("" when absent). Engines
+// may send numbers, booleans or lists; lists are joined with commas.
+func (a *Args) String(name string) string {
+	a.mu.Lock()
+	a.read[name] = true
+	v := a.m[name]
+	a.mu.Unlock()
+	switch t := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return strings.TrimSpace(t)
+	case []any:
+		parts := make([]string, 0, len(t))
+		for _, e := range t {
+			parts = append(parts, strings.TrimSpace(fmt.Sprint(e)))
+		}
+		return strings.Join(parts, ",")
+	case float64:
+		if t == float64(int64(t)) {
+			return fmt.Sprint(int64(t))
+		}
+		return fmt.Sprint(t)
+	default:
+		return strings.TrimSpace(fmt.Sprint(t))
+	}
+}
+
+// Read lists the arguments the handler asked for, sorted.
+func (a *Args) Read() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]string, 0, len(a.read))
+	for k := range a.read {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // MaxListLimit is the hard cap on records list-content returns in one call.
 const MaxListLimit = 100000
 
-// newActivityClient builds the API client from the run's params and
-// dependencies. timeout > 0 overrides the timeout parameter for every
-// request of this run (the list-content timeout argument).
-func newActivityClient(ctx context.Context, env *Env, timeout time.Duration) (*activity.Client, error) {
-	ts, err := env.Tokens(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("authentication is not configured correctly: %w", err)
+// listContentRequest is list-content's arguments, checked.
+type listContentRequest struct {
+	contentType string
+	start, end  time.Time
+	filter      *activity.Filter
+	limit       int
+	timeout     time.Duration // 0: the timeout parameter
+}
+
+// listContentArgs reads and checks every list-content argument, in the
+// order the messages report them.
+func listContentArgs(env *Env) (req listContentRequest, err error) {
+	if req.contentType, err = contentTypeArg(env); err != nil {
+		return req, err
 	}
-	p := env.Params
-	hc := env.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
+	if req.start, req.end, err = timeRangeArgs(env, env.Clock.Now()); err != nil {
+		return req, err
 	}
-	if timeout > 0 && timeout != hc.Timeout {
-		c := *hc
-		c.Timeout = timeout
-		hc = &c
+	if req.filter, err = activity.ParseFilter(env.Args.String("record_types_filter"), env.Args.String("workloads_filter"), env.Args.String("operations_filter")); err != nil {
+		return req, err
 	}
-	tenant := ""
-	if p.SelfDeployed {
-		// In self-deployed mode "Token or Tenant ID" is the tenant ID; it is
-		// used only when the token carries no tid claim.
-		tenant = p.TokenOrTenant
+	if req.limit, err = params.PositiveInt("limit", env.Args.String("limit"), MaxListLimit, MaxListLimit, "1000"); err != nil {
+		return req, argError(err)
 	}
-	return activity.New(activity.Config{
-		BaseURL:             p.BaseURL.String(),
-		Tenant:              tenant,
-		PublisherIdentifier: p.PublisherIdentifier,
-		HTTP:                hc,
-		Tokens:              ts,
-		Clock:               env.Clock,
-		Logger:              env.Logger,
-		Concurrency:         p.DownloadConcurrency,
-		MaxBlobBytes:        p.MaxBlobBytes,
-		RequestsPerMinute:   p.RequestsPerMinute,
-		Progress:            progress.From(env.Progress),
-	})
+	if req.timeout, err = timeoutArg(env); err != nil {
+		return req, err
+	}
+	return req, nil
 }
 
 // contentTypeArg reads and canonicalises the content_type argument.
