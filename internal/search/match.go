@@ -62,11 +62,10 @@ type Matcher struct {
 	query        []string // lower-cased forms to look for in the raw JSON
 }
 
-// New builds a Matcher for records whose CreationTime lies in [start, end].
-// Errors name the argument at fault and say what is accepted.
-func New(c Criteria, start, end time.Time) (*Matcher, error) {
+// New builds a Matcher for c; it matches no time until InRange gives it
+// one. Errors name the argument at fault and say what is accepted.
+func New(c Criteria) (*Matcher, error) {
 	m := &Matcher{
-		start: start, end: end,
 		users:        c.UserIDs,
 		operations:   c.Operations,
 		workloads:    c.Workloads,
@@ -96,6 +95,14 @@ func New(c Criteria, start, end time.Time) (*Matcher, error) {
 		m.query = queryForms(q)
 	}
 	return m, nil
+}
+
+// InRange returns a copy of m that matches records whose CreationTime lies
+// in [start, end].
+func (m *Matcher) InRange(start, end time.Time) *Matcher {
+	c := *m
+	c.start, c.end = start, end
+	return &c
 }
 
 // queryForms are the lower-cased texts that show q in a raw record: q

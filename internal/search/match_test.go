@@ -103,10 +103,11 @@ func TestMatchClientAddresses(t *testing.T) {
 		{[]string{"10.0.0.0/8", "198.51.100.9"}, "other secondNet"},
 		{[]string{"192.0.2.1"}, ""},
 	} {
-		m, err := New(Criteria{ClientIPs: c.filter}, t0, t1)
+		m, err := New(Criteria{ClientIPs: c.filter})
 		if err != nil {
 			t.Fatal(err)
 		}
+		m = m.InRange(t0, t1)
 		var got []string
 		for _, k := range slices.Sorted(maps.Keys(records)) {
 			if m.Match(rec(t, records[k])) == Match {
@@ -147,10 +148,11 @@ func TestMatchFilters(t *testing.T) {
 		{"combined, all true", Criteria{UserIDs: []string{"bob@contoso.com"}, ClientIPs: []string{"2001:db8::/48"}, Operations: []string{"FileDownloaded"}, Query: "plan.docx"}, Match},
 		{"combined, one false", Criteria{UserIDs: []string{"bob@contoso.com"}, ClientIPs: []string{"10.0.0.0/8"}}, NoMatch},
 	} {
-		m, err := New(c.c, t0, t1)
+		m, err := New(c.c)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
+		m = m.InRange(t0, t1)
 		if got := m.Match(r); got != c.want {
 			t.Errorf("%s: Match = %v, want %v", c.name, got, c.want)
 		}
@@ -160,10 +162,11 @@ func TestMatchFilters(t *testing.T) {
 func TestMatchTimeRange(t *testing.T) {
 	start := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
 	end := time.Date(2026, 11, 28, 11, 0, 0, 0, time.UTC)
-	m, err := New(Criteria{UserIDs: []string{"a"}}, start, end)
+	m, err := New(Criteria{UserIDs: []string{"a"}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	m = m.InRange(start, end)
 	for ct, want := range map[string]Verdict{
 		"2026-11-28T09:00:00":        Match, // start is inclusive
 		"2026-11-28T11:00:00":        Match, // end is inclusive
@@ -182,10 +185,10 @@ func TestMatchTimeRange(t *testing.T) {
 }
 
 func TestNewErrors(t *testing.T) {
-	if _, err := New(Criteria{ClientIPs: []string{"1.2.3.4", "nope"}}, t0, t1); err == nil || !strings.HasPrefix(err.Error(), `client_ips: "nope" is not`) {
+	if _, err := New(Criteria{ClientIPs: []string{"1.2.3.4", "nope"}}); err == nil || !strings.HasPrefix(err.Error(), `client_ips: "nope" is not`) {
 		t.Errorf("bad address: %v", err)
 	}
-	if _, err := New(Criteria{RecordTypes: []string{"SharePointFileOp"}}, t0, t1); err == nil || !strings.HasPrefix(err.Error(), "record_types:") || !strings.Contains(err.Error(), "did you mean") {
+	if _, err := New(Criteria{RecordTypes: []string{"SharePointFileOp"}}); err == nil || !strings.HasPrefix(err.Error(), "record_types:") || !strings.Contains(err.Error(), "did you mean") {
 		t.Errorf("bad record type: %v", err)
 	}
 	if !(Criteria{Query: "  "}).Empty() || (Criteria{Workloads: []string{"x"}}).Empty() {
