@@ -31,11 +31,11 @@ func (s *Server) RegisterBroker(registrationID, tenant string) (id, token, key s
 	s.identity.mu.Lock()
 	s.identity.brokers[registrationID] = &brokerReg{tenant: tenant, key: k, tokens: map[string]bool{token: true}}
 	s.identity.mu.Unlock()
-	return registrationID + "@" + s.BrokerURL(), token, base64.StdEncoding.EncodeToString(k)
+	return registrationID + "@" + s.brokerURL(), token, base64.StdEncoding.EncodeToString(k)
 }
 
-// BrokerURL is the emulated oproxy's obtain-token URL.
-func (s *Server) BrokerURL() string { return s.URL + "/obtain-token" }
+// brokerURL is the emulated oproxy's obtain-token URL.
+func (s *Server) brokerURL() string { return s.URL + "/obtain-token" }
 
 // OproxyParams registers a broker instance for tenant and returns the
 // instance params of the Cortex XSOAR application flow against this

@@ -33,8 +33,8 @@ const (
 	TokenInvalidClient
 )
 
-// DefaultTokenTTL is the lifetime of issued access tokens, as Entra ID's.
-const DefaultTokenTTL = time.Hour
+// defaultTokenTTL is the lifetime of issued access tokens, as Entra ID's.
+const defaultTokenTTL = time.Hour
 
 // identityState is the token endpoints' state (registered apps, auth codes,
 // refresh tokens, managed identities, the Cortex XSOAR oproxy broker).
@@ -54,7 +54,7 @@ type identityState struct {
 
 func (s *Server) initIdentity() {
 	s.identity = identityState{
-		ttl:      DefaultTokenTTL,
+		ttl:      defaultTokenTTL,
 		apps:     map[string]*App{},
 		codes:    map[string]*codeGrant{},
 		refresh:  map[string]*userGrant{},
@@ -83,8 +83,8 @@ func (s *Server) identityRevoked(jti string) bool {
 	return s.identity.revoked[jti]
 }
 
-// SetTokenTTL sets the lifetime of the access tokens issued from now on.
-func (s *Server) SetTokenTTL(ttl time.Duration) {
+// setTokenTTL sets the lifetime of the access tokens issued from now on.
+func (s *Server) setTokenTTL(ttl time.Duration) {
 	s.identity.mu.Lock()
 	s.identity.ttl = ttl
 	s.identity.mu.Unlock()
