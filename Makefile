@@ -5,7 +5,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 .PHONY: build test xsoar check-xsoar docker pack-zip
 
 build:                       ## the static executable ./ms-management-activity
-	CGO_ENABLED=0 go build -trimpath -o ms-management-activity .
+	CGO_ENABLED=0 go build -trimpath -ldflags "-X github.com/secops-go/ms-management-activity/internal/version.Commit=$(COMMIT)" -o ms-management-activity .
 
 test:
 	go test ./...

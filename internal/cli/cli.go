@@ -19,6 +19,7 @@ import (
 	"github.com/secops-go/ms-management-activity/commands"
 	"github.com/secops-go/ms-management-activity/internal/redact"
 	"github.com/secops-go/ms-management-activity/internal/spec"
+	"github.com/secops-go/ms-management-activity/internal/version"
 )
 
 // Config is what a run of the command line takes from its process.
@@ -104,9 +105,16 @@ func (a *app) main(ctx context.Context, argv []string) int {
 			return a.fail(err, commands.ExitBadEnvelope)
 		}
 		return a.emulator(ctx, o)
+	case "version":
+		fmt.Fprintln(a.io.Out, version.Get())
+		return commands.ExitOK
 	case "":
 		if slices.Contains(argv, "-h") || slices.Contains(argv, "--help") {
 			return a.help(nil)
+		}
+		if slices.Contains(argv, "--version") {
+			fmt.Fprintln(a.io.Out, version.Get())
+			return commands.ExitOK
 		}
 	}
 	return a.runCommand(ctx, argv)
