@@ -173,7 +173,7 @@ func timeRangeArgs(env *Env, now time.Time) (start, end time.Time, err error) {
 		return now.Add(-24 * time.Hour), now, nil
 	}
 	f := activity.FormatTime
-	if earliest := now.Add(-7 * 24 * time.Hour); start.Before(earliest) {
+	if earliest := now.Add(-activity.Retention); start.Before(earliest) {
 		return start, end, fmt.Errorf("start_time %s is more than 7 days ago: the API serves content of the last 7 days only, so start at %s or later.", f(start), f(earliest))
 	}
 	if err := startInPast(start, now); err != nil {
@@ -306,7 +306,7 @@ func searchRange(req *searchRequest, now time.Time, lateness time.Duration) (sta
 	}
 	// The margin keeps the first listing clear of the API's 7-day limit
 	// while the request travels.
-	if earliest := now.Add(-fetch.Retention + fetch.SafetyMargin); start.Before(earliest) {
+	if earliest := now.Add(-activity.Retention + fetch.SafetyMargin); start.Before(earliest) {
 		list[0] = earliest
 		warning = fmt.Sprintf("start_time %s is more than 7 days ago: the API lists content of the last 7 days only, so content made available before %s was not searched and records from before then may be missing.", f(start), f(earliest))
 		if !list[1].After(earliest) {

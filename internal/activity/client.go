@@ -2,8 +2,8 @@
 // ({base_url}{tenant}/activity/feed/...): subscriptions, content listing with
 // paging, and parallel streaming download of content blobs into records.
 //
-// Every request carries the PublisherIdentifier and a bearer token from an
-// auth.TokenSource, goes through a client-side rate limiter, and is retried
+// Every request carries the PublisherIdentifier and a bearer token from a
+// TokenSource, goes through a client-side rate limiter, and is retried
 // on throttling, server errors and connection failures with exponential
 // backoff that sleeps through an injected clock.Clock. Error answers become
 // *APIError values that keep the HTTP status and the AF code and explain the
@@ -27,7 +27,6 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/secops-go/ms-management-activity/auth"
 	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/progress"
 )
@@ -72,7 +71,7 @@ type Config struct {
 	// PublisherIdentifier is sent on every request, blob GETs included.
 	PublisherIdentifier string
 	HTTP                *http.Client
-	Tokens              auth.TokenSource
+	Tokens              TokenSource
 	Clock               clock.Clock
 	Logger              *slog.Logger
 	// Concurrency is the number of blob download workers (1..64).
@@ -484,7 +483,7 @@ func (c *Client) tenant(token string) string {
 	defer c.tenantMu.Unlock()
 	if token != c.tenantToken {
 		c.tenantToken = token
-		c.tenantID, _ = auth.TenantFromToken(token)
+		c.tenantID, _ = TenantFromToken(token)
 	}
 	if c.tenantID != "" {
 		return c.tenantID

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/secops-go/ms-management-activity/internal/suggest"
 )
 
 // RecordType is an AuditLogRecordType value (MS-SCHEMA). The enum is open:
@@ -363,7 +365,7 @@ func SuggestRecordTypes(s string, max int) []string {
 	var cands []cand
 	for _, name := range recordTypeKeys {
 		k := normalizeTypeName(name)
-		d := levenshtein(q, k)
+		d := suggest.Distance(q, k)
 		limit := len(q)/3 + 1
 		if limit < 2 {
 			limit = 2
@@ -389,24 +391,4 @@ func SuggestRecordTypes(s string, max int) []string {
 		out = append(out, c.name)
 	}
 	return out
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -18,12 +18,12 @@ const (
 	// eventually consistent and a blob may still be appearing.
 	Settle = time.Minute
 	// Retention is how far back the API lets a listing start.
-	Retention = 7 * 24 * time.Hour
+	Retention = activity.Retention
 	// SafetyMargin keeps listings clear of the 7-day limit, for clock skew
 	// and for the time a run takes (Elastic uses 5 minutes).
 	SafetyMargin = 15 * time.Minute
 	// MaxWindow is the longest window one listing may cover.
-	MaxWindow = 24 * time.Hour
+	MaxWindow = activity.MaxWindow
 	// MaxLag bounds how long record Ids are kept for a content type that
 	// lags behind the others (see Run's pruning).
 	MaxLag = 6 * time.Hour

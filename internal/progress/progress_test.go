@@ -6,27 +6,12 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/secops-go/ms-management-activity/internal/testutil"
 )
 
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestBarReportsPagesBlobsRecordsThroughput(t *testing.T) {
-	var out syncBuf
+	var out testutil.SyncBuffer
 	b := NewBar(&out, "list-content")
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var mu sync.Mutex
@@ -117,7 +102,7 @@ func TestThousands(t *testing.T) {
 }
 
 func TestBarShowsMatchesOnlyForSearches(t *testing.T) {
-	var out syncBuf
+	var out testutil.SyncBuffer
 	b := NewBar(&out, "search-records")
 	b.PageListed()
 	b.BlobsQueued(2)
@@ -133,7 +118,7 @@ func TestBarShowsMatchesOnlyForSearches(t *testing.T) {
 		t.Errorf("search progress lacks the match counts:\n%q", s)
 	}
 
-	var plain syncBuf
+	var plain testutil.SyncBuffer
 	p := NewBar(&plain, "list-content")
 	p.BlobsQueued(1)
 	p.BlobDone(1)

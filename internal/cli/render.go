@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"fmt"
@@ -10,13 +10,14 @@ import (
 
 // render turns the human-readable markdown into what is printed: verbatim
 // off a terminal (a pipe, a file: other tools read markdown), aligned tables
-// on a terminal. Tables longer than h.maxRows are shortened either way.
-func (h *human) render(md string) string {
-	md = truncateTables(md, h.maxRows)
-	if !h.stdoutTTY {
+// on a terminal. Tables longer than maxRows are shortened either way (0: no
+// limit).
+func (s *Streams) render(md string, maxRows int) string {
+	md = truncateTables(md, maxRows)
+	if !s.OutTTY {
 		return md
 	}
-	width := h.width
+	width := s.Width
 	if width <= 0 {
 		width = 100
 	}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -17,19 +17,21 @@ import (
 
 	"github.com/secops-go/ms-management-activity/commands"
 	"github.com/secops-go/ms-management-activity/internal/activity"
-	"github.com/secops-go/ms-management-activity/internal/redact"
 )
 
 var updateReadme = flag.Bool("update-readme", false, "rewrite README.md's generated parameter table")
 
 const (
-	paramsBegin = "<!-- parameters:begin (generated from integration.yml by TestREADMEParameters; go test -run TestREADMEParameters -update-readme) -->"
+	paramsBegin = "<!-- parameters:begin (generated from integration.yml by TestREADMEParameters; go test ./internal/cli -run TestREADMEParameters -update-readme) -->"
 	paramsEnd   = "<!-- parameters:end -->"
 )
 
+// readmePath is the project's README, from this package's folder.
+const readmePath = "../../README.md"
+
 func readme(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile("README.md")
+	b, err := os.ReadFile(readmePath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,10 +40,10 @@ func readme(t *testing.T) string {
 
 // parametersTable renders every parameter of integration.yml as the
 // README's markdown table.
-func parametersTable() string {
+func parametersTable(c catalog) string {
 	var b strings.Builder
 	b.WriteString("| Parameter | Shown as | Type | Default | Notes |\n|---|---|---|---|---|\n")
-	for _, p := range integration().Configuration {
+	for _, p := range c.Configuration {
 		def := ""
 		if p.Default != "" {
 			def = "`" + p.Default + "`"
@@ -82,18 +84,18 @@ func TestREADMEParameters(t *testing.T) {
 	if i < 0 || j < i {
 		t.Fatalf("README.md lacks the %q … %q markers", paramsBegin, paramsEnd)
 	}
-	want := paramsBegin + "\n" + parametersTable() + paramsEnd
+	want := paramsBegin + "\n" + parametersTable(testCatalog(t)) + paramsEnd
 	got := md[i : j+len(paramsEnd)]
 	if got == want {
 		return
 	}
 	if *updateReadme {
-		if err := os.WriteFile("README.md", []byte(md[:i]+want+md[j+len(paramsEnd):]), 0o644); err != nil {
+		if err := os.WriteFile(readmePath, []byte(md[:i]+want+md[j+len(paramsEnd):]), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	t.Errorf("README.md's parameter table is out of date with integration.yml: run go test -run TestREADMEParameters -update-readme")
+	t.Errorf("README.md's parameter table is out of date with integration.yml: run go test ./internal/cli -run TestREADMEParameters -update-readme")
 }
 
 func TestREADMEFirstScreen(t *testing.T) {
@@ -127,7 +129,7 @@ func TestREADMECoversCodesAndVariables(t *testing.T) {
 			t.Errorf("README.md lacks %s", e.Env)
 		}
 	}
-	for _, c := range commandNames() {
+	for _, c := range testCatalog(t).commandNames() {
 		if !strings.Contains(md, "### "+shortName(c)) && !strings.Contains(md, " / "+shortName(c)) {
 			t.Errorf("README.md has no section for %s", c)
 		}
@@ -232,12 +234,13 @@ func shapeLines(lines []string) []string {
 func startEmulatorCommand(t *testing.T) string {
 	t.Helper()
 	paramsFile := filepath.Join(t.TempDir(), "emulator.yml")
+	cfg := testConfig(t, func(string) string { return "" })
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb lockedBuffer
 	done := make(chan int, 1)
 	go func() {
-		h := newHuman(&out, &errb, func(string) string { return "" }, "", &redact.Set{})
-		done <- h.main(ctx, []string{"emulator", "--addr", "127.0.0.1:0", "--write-params", paramsFile})
+		streams := &Streams{Out: &out, Err: &errb}
+		done <- Run(ctx, []string{"emulator", "--addr", "127.0.0.1:0", "--write-params", paramsFile}, streams, cfg)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -296,8 +299,8 @@ func TestREADMEExamples(t *testing.T) {
 	state := filepath.Join(dir, "state")
 
 	exs, env := readmeExamples(md)
-	if env["MSMA_CLIENT_SECRET"] != EmulatorSecret {
-		t.Errorf("README.md exports MSMA_CLIENT_SECRET=%q, the emulator's secret is %q", env["MSMA_CLIENT_SECRET"], EmulatorSecret)
+	if env["MSMA_CLIENT_SECRET"] != emulatorSecret {
+		t.Errorf("README.md exports MSMA_CLIENT_SECRET=%q, the emulator's secret is %q", env["MSMA_CLIENT_SECRET"], emulatorSecret)
 	}
 	ran := map[string]bool{}
 	for _, ex := range exs {
@@ -333,7 +336,7 @@ func TestREADMEExamples(t *testing.T) {
 			}
 		}
 	}
-	for _, c := range commandNames() {
+	for _, c := range testCatalog(t).commandNames() {
 		if !ran[shortName(c)] {
 			t.Errorf("README.md has no example of %s that ran", shortName(c))
 		}

@@ -1,25 +1,20 @@
-package main
+package cli
 
 import (
 	"context"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/secops-go/ms-management-activity/internal/redact"
 )
 
 // TestDemo runs "ms-management-activity demo" in-process, as "go run . demo"
 // does: it must walk through every step and exit 0.
 func TestDemo(t *testing.T) {
 	var out, errb lockedBuffer
-	h := newHuman(&out, &errb, func(string) string { return "" }, "", &redact.Set{})
+	cfg := testConfig(t, func(string) string { return "" })
 	start := time.Now()
-	code := h.main(context.Background(), []string{"demo"})
+	code := Run(context.Background(), []string{"demo"}, &Streams{Out: &out, Err: &errb}, cfg)
 	elapsed := time.Since(start)
-	if strings.Contains(errb.String(), "fetch-incidents is not implemented yet") {
-		t.Skip("fetch-incidents is not implemented yet (pending on the fetch issue)")
-	}
 	if code != 0 {
 		t.Fatalf("demo exited %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +15,8 @@ import (
 	"github.com/secops-go/ms-management-activity/commands"
 	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/internal/redact"
+	"github.com/secops-go/ms-management-activity/internal/spec"
+	"github.com/secops-go/ms-management-activity/internal/version"
 )
 
 // lockedBuffer is a bytes.Buffer safe for the progress bar's writes.
@@ -45,11 +48,29 @@ type cliRun struct {
 func runCLI(t *testing.T, env map[string]string, tty bool, argv ...string) cliRun {
 	t.Helper()
 	var out, errb lockedBuffer
-	getenv := func(k string) string { return env[k] }
-	h := newHuman(&out, &errb, getenv, "", &redact.Set{})
-	h.stdoutTTY, h.stderrTTY, h.width = tty, tty, 120
-	code := h.main(context.Background(), argv)
+	streams := &Streams{Out: &out, Err: &errb, OutTTY: tty, ErrTTY: tty, Width: 120}
+	code := Run(context.Background(), argv, streams, testConfig(t, func(k string) string { return env[k] }))
 	return cliRun{code, out.String(), errb.String()}
+}
+
+// testConfig is the Config main passes, with the repository's
+// integration.yml (main embeds the same file) and getenv.
+func testConfig(t testing.TB, getenv func(string) string) Config {
+	return Config{Spec: testCatalog(t).Integration, Getenv: getenv, Secrets: &redact.Set{}}
+}
+
+// testCatalog is the commands of the repository's integration.yml.
+func testCatalog(t testing.TB) catalog {
+	t.Helper()
+	data, err := os.ReadFile("../../integration.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := spec.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return catalog{in}
 }
 
 // emulatorFixture is a TLS emulator with the demo tenant and a params file
@@ -110,7 +131,8 @@ func TestHelpFromIntegrationYML(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("help: code %d, stderr %s", r.code, r.stderr)
 	}
-	for _, c := range integration().Script.Commands {
+	cat := testCatalog(t)
+	for _, c := range cat.Script.Commands {
 		if !strings.Contains(r.stdout, "  "+shortName(c.Name)+" ") {
 			t.Errorf("help does not list %s", c.Name)
 		}
@@ -148,7 +170,7 @@ func TestHelpFromIntegrationYML(t *testing.T) {
 		t.Errorf("list-content --help: %+v", got)
 	}
 	hp := runCLI(t, nil, false, "help", "params")
-	for _, p := range integration().Configuration {
+	for _, p := range cat.Configuration {
 		if !strings.Contains(hp.stdout, "  "+p.Name+" (") {
 			t.Errorf("help params lacks %s", p.Name)
 		}
@@ -238,7 +260,7 @@ func TestLoadParamsEnvironment(t *testing.T) {
 		"MSMA_AUTH_CODE": "code-123456", "MSMA_CERTIFICATE_THUMBPRINT": "AB12CD34EF", "MSMA_PRIVATE_KEY_FILE": key,
 		"MSMA_MANAGED_IDENTITIES_CLIENT_ID": "mi-id",
 	}
-	p, secrets, err := loadParams(pf, func(k string) string { return env[k] })
+	p, secrets, err := loadParams(testCatalog(t), pf, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,9 +365,6 @@ func TestFetchStatePersists(t *testing.T) {
 	for i := range 2 {
 		r := runCLI(t, f.env, false, "fetch-incidents", "--json", "--params", f.params, "--state", state)
 		noSecrets(t, r, f.tenant.secret)
-		if strings.Contains(r.stderr, "not implemented yet") {
-			t.Skip("fetch-incidents is not implemented yet (pending on the fetch issue)")
-		}
 		if r.code != 0 {
 			t.Fatalf("fetch %d: %+v", i+1, r)
 		}
@@ -464,5 +483,20 @@ func TestTerminalRenderingOnlyOnATerminal(t *testing.T) {
 	}
 	if strings.Contains(tty.stdout, "|---|") || !strings.Contains(tty.stdout, "Audit.Exchange") {
 		t.Errorf("on a terminal tables are rendered: %q", tty.stdout)
+	}
+}
+
+// TestVersion: "version" and "--version" print the release, the commit and
+// the Go version from the binary's build information, on stdout, exit 0.
+func TestVersion(t *testing.T) {
+	want := version.Get().String()
+	for _, argv := range [][]string{{"version"}, {"--version"}} {
+		r := runCLI(t, nil, false, argv...)
+		if r.code != 0 || strings.TrimSpace(r.stdout) != want || r.stderr != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want %q", argv, r.code, r.stdout, r.stderr, want)
+		}
+		if !strings.Contains(r.stdout, version.Release) || !strings.Contains(r.stdout, runtime.Version()) {
+			t.Errorf("%v: %q lacks the release %s or the Go version %s", argv, r.stdout, version.Release, runtime.Version())
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"fmt"
@@ -11,67 +11,53 @@ import (
 
 // help prints "help", "help COMMAND", "help params" or "help env", all
 // generated from the embedded integration.yml.
-func (h *human) help(args []string) int {
+func (a *app) help(args []string) int {
 	if len(args) == 0 {
-		io.WriteString(h.stdout, overviewHelp())
+		io.WriteString(a.io.Out, overviewHelp(a.catalog))
 		return 0
 	}
 	switch strings.ToLower(args[0]) {
 	case "params", "parameters", "configuration":
-		io.WriteString(h.stdout, paramsHelp())
+		io.WriteString(a.io.Out, paramsHelp(a.catalog))
 		return 0
 	case "env", "environment":
-		io.WriteString(h.stdout, envHelp())
+		io.WriteString(a.io.Out, envHelp())
 		return 0
 	case "demo":
-		io.WriteString(h.stdout, demoHelp)
+		io.WriteString(a.io.Out, demoHelp)
 		return 0
 	case "emulator":
-		io.WriteString(h.stdout, emulatorHelp)
+		io.WriteString(a.io.Out, emulatorHelp)
 		return 0
 	case "help":
-		io.WriteString(h.stdout, overviewHelp())
+		io.WriteString(a.io.Out, overviewHelp(a.catalog))
 		return 0
 	}
-	full, err := resolveCommand(args[0])
+	full, err := a.catalog.resolveCommand(args[0])
 	if err != nil {
-		return h.fail(err, commands.ExitBadEnvelope)
+		return a.fail(err, commands.ExitBadEnvelope)
 	}
-	io.WriteString(h.stdout, commandHelp(full))
+	io.WriteString(a.io.Out, commandHelp(a.catalog, full))
 	return 0
 }
 
-// description returns a command's description: integration.yml's, or the
-// built-in one of test-module and fetch-incidents.
-func description(full string) string {
-	if c := integration().Command(full); c != nil {
-		return c.Description
-	}
-	for _, b := range builtinCommands {
-		if b.name == full {
-			return b.desc
-		}
-	}
-	return ""
-}
-
-func overviewHelp() string {
-	in := integration()
+func overviewHelp(c catalog) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "ms-management-activity — %s\n\n", in.Name)
-	b.WriteString(wrap(in.Description, 80, ""))
+	fmt.Fprintf(&b, "ms-management-activity — %s\n\n", c.Name)
+	b.WriteString(wrap(c.Description, 80, ""))
 	b.WriteString(`
 Usage:
   ms-management-activity COMMAND [name=value ...] [--params FILE] [--state DIR] [--json]
   ms-management-activity demo                 walk through every command on the built-in emulator
   ms-management-activity emulator [--addr 127.0.0.1:8443]
                                               serve the API emulator for your own tests
+  ms-management-activity version              version, commit and Go version of this build (also --version)
   ms-management-activity < envelope.json      engine mode: one JSON envelope on stdin, one JSON result on stdout
 
 Commands (long names work too, e.g. ms-management-activity-list-content):
 `)
-	for _, n := range commandNames() {
-		fmt.Fprintf(&b, "  %-22s %s\n", shortName(n), firstSentence(description(n)))
+	for _, n := range c.commandNames() {
+		fmt.Fprintf(&b, "  %-22s %s\n", shortName(n), firstSentence(c.description(n)))
 	}
 	b.WriteString(`
 Flags:
@@ -88,7 +74,7 @@ Run "ms-management-activity help COMMAND" for a command's arguments and an examp
 	return b.String()
 }
 
-func commandHelp(full string) string {
+func commandHelp(c catalog, full string) string {
 	var b strings.Builder
 	short := shortName(full)
 	if short != full {
@@ -96,11 +82,11 @@ func commandHelp(full string) string {
 	} else {
 		fmt.Fprintf(&b, "%s\n\n", full)
 	}
-	b.WriteString(wrap(description(full), 80, "  "))
+	b.WriteString(wrap(c.description(full), 80, "  "))
 	var args []spec.Argument
 	var outputs []spec.Output
-	if c := integration().Command(full); c != nil {
-		args, outputs = c.Arguments, c.Outputs
+	if cmd := c.Command(full); cmd != nil {
+		args, outputs = cmd.Arguments, cmd.Outputs
 	}
 	b.WriteString("\nUsage:\n  ms-management-activity " + short)
 	for _, a := range args {
@@ -146,14 +132,14 @@ func commandHelp(full string) string {
 // paramTypes names integration.yml's parameter types.
 var paramTypes = map[int]string{0: "text", 4: "encrypted", 8: "boolean", 9: "credentials", 12: "long text", 13: "incident type", 14: "long encrypted", 15: "single select", 16: "multi select"}
 
-func paramsHelp() string {
+func paramsHelp(c catalog) string {
 	var b strings.Builder
 	b.WriteString(`Instance parameters (--params FILE, JSON or YAML; the names of integration.yml).
 Credentials parameters take the secret as a string, or {identifier: "", password: SECRET}.
 Hidden legacy parameters are used only when their credentials_* twin is empty.
 
 `)
-	for _, p := range integration().Configuration {
+	for _, p := range c.Configuration {
 		flags := []string{paramTypes[p.Type]}
 		if p.Hidden {
 			flags = append(flags, "hidden, legacy")

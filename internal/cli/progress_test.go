@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -7,13 +7,12 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/creack/pty"
-
-	"github.com/secops-go/ms-management-activity/internal/redact"
 )
 
 // runCLIProgress is runCLI with stdout never a terminal and stderr a
@@ -21,9 +20,8 @@ import (
 func runCLIProgress(t *testing.T, env map[string]string, stderrTTY bool, argv ...string) cliRun {
 	t.Helper()
 	var out, errb lockedBuffer
-	h := newHuman(&out, &errb, func(k string) string { return env[k] }, "", &redact.Set{})
-	h.stdoutTTY, h.stderrTTY = false, stderrTTY
-	code := h.main(context.Background(), argv)
+	streams := &Streams{Out: &out, Err: &errb, ErrTTY: stderrTTY}
+	code := Run(context.Background(), argv, streams, testConfig(t, func(k string) string { return env[k] }))
 	return cliRun{code, out.String(), errb.String()}
 }
 
@@ -62,6 +60,19 @@ func TestProgressOnlyOnATerminal(t *testing.T) {
 			t.Errorf("progress leaked to stdout")
 		}
 	}
+}
+
+// buildBinary builds the real executable (package main, at the module's
+// root, which hands its command line to this package).
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "ms-management-activity")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/secops-go/ms-management-activity")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("go build: %v", err)
+	}
+	return bin
 }
 
 // TestProgressWithARealTerminal runs the built binary with stderr on a

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/secops-go/ms-management-activity/commands"
 	"github.com/secops-go/ms-management-activity/internal/emulator"
+	"github.com/secops-go/ms-management-activity/internal/fetch"
 	"github.com/secops-go/ms-management-activity/internal/progress"
 )
 
@@ -88,22 +89,32 @@ type demoStep struct {
 	argv  []string
 }
 
-// demo runs the walkthrough: the emulator in-process on loopback, then the
-// main commands through the real command line and dispatcher, as a user
-// would type them.
-func (h *human) demo(ctx context.Context, argv []string) int {
-	maxRows := 8
+// demoOptions are the demo command's flags.
+type demoOptions struct {
+	maxRows int // of each table a step prints
+}
+
+// parseDemoArgs parses [--max-rows N].
+func parseDemoArgs(argv []string) (demoOptions, error) {
+	o := demoOptions{maxRows: 8}
 	for i := 0; i < len(argv); i++ {
 		switch a := argv[i]; {
 		case a == "--max-rows" && i+1 < len(argv):
-			fmt.Sscan(argv[i+1], &maxRows)
+			fmt.Sscan(argv[i+1], &o.maxRows)
 			i++
 		case strings.HasPrefix(a, "--max-rows="):
-			fmt.Sscan(strings.TrimPrefix(a, "--max-rows="), &maxRows)
+			fmt.Sscan(strings.TrimPrefix(a, "--max-rows="), &o.maxRows)
 		default:
-			return h.fail(&usageError{fmt.Sprintf("demo does not take %q", a), "usage: ms-management-activity demo [--max-rows N]"}, commands.ExitBadEnvelope)
+			return o, &usageError{fmt.Sprintf("demo does not take %q", a), "usage: ms-management-activity demo [--max-rows N]"}
 		}
 	}
+	return o, nil
+}
+
+// demo runs the walkthrough: the emulator in-process on loopback, then the
+// main commands through the real command line and dispatcher, as a user
+// would type them.
+func (a *app) demo(ctx context.Context, o demoOptions) int {
 	start := time.Now()
 	srv := emulator.NewTLSServer()
 	defer srv.Close()
@@ -111,20 +122,20 @@ func (h *human) demo(ctx context.Context, argv []string) int {
 
 	dir, err := os.MkdirTemp("", "ms-management-activity-demo-")
 	if err != nil {
-		return h.fail(fmt.Errorf("demo: %w", err), commands.ExitFailed)
+		return a.fail(fmt.Errorf("demo: %w", err), commands.ExitFailed)
 	}
 	defer os.RemoveAll(dir)
 	paramsFile := filepath.Join(dir, "params.yml")
 	stateDir := filepath.Join(dir, "state")
 	if err := os.WriteFile(paramsFile, []byte(d.paramsYAML(true)), 0o600); err != nil {
-		return h.fail(fmt.Errorf("demo: %w", err), commands.ExitFailed)
+		return a.fail(fmt.Errorf("demo: %w", err), commands.ExitFailed)
 	}
 
 	// The commands run as a user's would: same command line, same
 	// dispatcher, same HTTP client and auth flow; only the secret's
 	// environment variable is the demo's.
-	env := h.getenv
-	run := *h
+	env := a.getenv
+	run := *a
 	run.getenv = func(k string) string {
 		if k == "MSMA_CLIENT_SECRET" {
 			return d.secret
@@ -134,10 +145,8 @@ func (h *human) demo(ctx context.Context, argv []string) int {
 		}
 		return env(k)
 	}
-	run.maxRows = maxRows
-	run.quietNotes = true
 
-	say := func(md string) { io.WriteString(h.stdout, h.render(md)) }
+	say := func(md string) { io.WriteString(a.io.Out, a.io.render(md, 0)) }
 	say(fmt.Sprintf(`# ms-management-activity demo
 
 The built-in emulator of the Office 365 Management Activity API is listening on %s, with a
@@ -176,9 +185,14 @@ params.yml (the secret is in the environment: MSMA_CLIENT_SECRET):
 		}
 		argv := append(append([]string{}, st.argv...), flags...)
 		say(fmt.Sprintf("\n## %d. %s\n\n    $ %s\n\n", i+1, st.title, shown(argv)))
-		out, code := run.execute(ctx, argv)
+		co, err := parseCommandLine(argv)
+		if err != nil {
+			return a.fail(err, commands.ExitBadEnvelope)
+		}
+		co.maxRows, co.quietNotes = o.maxRows, true
+		out, code := run.execute(ctx, co)
 		if code != commands.ExitOK {
-			fmt.Fprintf(h.stderr, "demo: step %d (%s) exited with code %d\n", i+1, st.argv[0], code)
+			fmt.Fprintf(a.io.Err, "demo: step %d (%s) exited with code %d\n", i+1, st.argv[0], code)
 			return code
 		}
 		if st.argv[0] == commands.CmdFetchIncidents && out != nil && out.Incidents != nil {
@@ -234,14 +248,9 @@ func readCursors(path string) map[string]string {
 	if err != nil {
 		return out
 	}
-	var lr struct {
-		Streams map[string]struct {
-			Cursor string `json:"cursor"`
-		} `json:"streams"`
-	}
-	if json.Unmarshal(data, &lr) == nil {
-		for ct, s := range lr.Streams {
-			out[ct] = s.Cursor
+	if st, err := fetch.Decode(data); err == nil && st != nil {
+		for ct, s := range st.Streams {
+			out[ct] = wireTime(s.Cursor)
 		}
 	}
 	return out
