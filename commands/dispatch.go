@@ -91,6 +91,12 @@ func Run(ctx context.Context, envl *Envelope, deps *Deps) (out *Output, code int
 		}
 		return ErrorOutput(d.Secrets.String(msg)), ExitFailed
 	}
+	logger := d.Logger.With("command", envl.Command)
+	var httpStats httpclient.Stats
+	started := time.Now()
+	// Deferred before the recovery below, so it runs after it and sees a
+	// panic's exit code.
+	defer func() { logSummary(logger, code, time.Since(started), httpStats.Snapshot(), out) }()
 	defer func() {
 		if r := recover(); r != nil {
 			d.Logger.Error("command panicked", "command", envl.Command, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
@@ -110,8 +116,8 @@ func Run(ctx context.Context, envl *Envelope, deps *Deps) (out *Output, code int
 		LastRun:  envl.LastRun,
 		Context:  state.New(envl.IntegrationContext),
 		Clock:    d.Clock,
-		Logger:   d.Logger.With("command", envl.Command),
-		HTTP:     d.HTTPClient(p),
+		Logger:   logger,
+		HTTP:     httpclient.WithLogging(d.HTTPClient(p), logger, &httpStats),
 		Progress: d.Progress,
 		Secrets:  d.Secrets,
 		deps:     d,
@@ -145,6 +151,22 @@ func Run(ctx context.Context, envl *Envelope, deps *Deps) (out *Output, code int
 		out.IntegrationContext = env.Context.Map()
 	}
 	return out, ExitOK
+}
+
+// logSummary writes the command's one info line: how it ended, how long
+// it took (wall time, to read, not to decide on) and what it sent.
+func logSummary(logger *slog.Logger, code int, took time.Duration, hs httpclient.StatsSnapshot, out *Output) {
+	attrs := []slog.Attr{
+		slog.Int("exit", code), slog.Duration("duration", took.Round(time.Millisecond)),
+		slog.Int64("http_requests", hs.Requests), slog.Int64("http_failed", hs.Failed), slog.Int64("bytes_received", hs.Bytes),
+	}
+	if out != nil {
+		attrs = append(attrs, slog.Int("entries", len(out.Results)))
+		if out.Incidents != nil {
+			attrs = append(attrs, slog.Int("incidents", len(*out.Incidents)))
+		}
+	}
+	logger.LogAttrs(context.Background(), slog.LevelInfo, "command finished", attrs...)
 }
 
 // secretParams are the parameters whose values are secrets whatever their
