@@ -7,7 +7,7 @@ import (
 
 func TestRecordTypeTable(t *testing.T) {
 	if len(recordTypeTable) != 257 {
-		t.Errorf("enum has %d values, want 257 (api-facts.md A.8)", len(recordTypeTable))
+		t.Errorf("enum has %d values, want 257 (docs/api-facts.md, Records)", len(recordTypeTable))
 	}
 	seen := map[RecordType]bool{}
 	for _, e := range recordTypeTable {
