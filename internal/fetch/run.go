@@ -140,8 +140,11 @@ type entry struct {
 
 // streamRun is one content type's progress in a run.
 type streamRun struct {
-	name   string
-	s      *Stream
+	name string
+	s    *Stream
+	// fresh: the position was made up this run (a first run), so moving it
+	// up loses nothing that was ever due.
+	fresh  bool
 	next   time.Time // start of the next window to list
 	failed error
 	failAt time.Time // listing start that failed (zero: a blob failed)
@@ -210,12 +213,6 @@ func newRunner(ctx context.Context, src Source, prev *State, opt Options) *runne
 	r.end = r.now.Add(-Settle).Truncate(time.Second)
 	r.floor = floorAt(r.now)
 	r.out = &Outcome{State: st, Diagnostics: &Diagnostics{RunAt: r.now.Format(wireTime), Streams: map[string]*StreamStats{}}}
-	if d, ok := clk.Offset(); ok {
-		r.out.Diagnostics.ClockOffset = offsetWords(d)
-		if d >= SkewWarning || d <= -SkewWarning {
-			r.warn("%s", SkewMessage(d))
-		}
-	}
 	r.runs = make([]*streamRun, len(opt.ContentTypes))
 	for i, ct := range opt.ContentTypes {
 		r.runs[i] = r.startStream(ct)
@@ -232,6 +229,7 @@ func (r *runner) startStream(ct string) *streamRun {
 	s := st.Streams[ct]
 	stats := &StreamStats{}
 	r.out.Diagnostics.Streams[ct] = stats
+	fresh := false
 	if s == nil {
 		start := r.now.Add(-r.opt.FirstFetch).Truncate(time.Second)
 		if m := st.MigratedFrom; !m.IsZero() {
@@ -247,6 +245,7 @@ func (r *runner) startStream(ct string) *streamRun {
 		}
 		s = newStream(start, start)
 		st.Streams[ct] = s
+		fresh = st.MigratedFrom.IsZero()
 	} else if bad := s.Cursor; bad.After(r.now.Add(Settle)) {
 		safe := r.safePoint(s)
 		r.warn("%s: the fetch position %s is in the future (Microsoft's clock says %s), probably written while the engine's clock was ahead; listing again from %s. Blobs delivered since then are recognized and not delivered twice.",
@@ -256,7 +255,7 @@ func (r *runner) startStream(ct string) *streamRun {
 			s.From = safe
 		}
 	}
-	sr := &streamRun{name: ct, s: s, stats: stats, touched: map[string]bool{}, listed: map[string]bool{}}
+	sr := &streamRun{name: ct, s: s, fresh: fresh, stats: stats, touched: map[string]bool{}, listed: map[string]bool{}}
 	if s.Cursor.Before(r.floor) {
 		r.clamp(sr, r.floor)
 	}
@@ -295,9 +294,11 @@ func (r *runner) clamp(sr *streamRun, floor time.Time) {
 		return
 	}
 	lost := floor.Sub(s.Cursor)
-	r.warn("%s: the fetch position %s is more than 7 days old and the API serves only the last 7 days (minus a %s safety margin): content made available between %s and %s (%s) could not be fetched. Use a Microsoft Purview audit search for that period.",
-		sr.name, s.Cursor.Format(wireTime), SafetyMargin, s.Cursor.Format(wireTime), floor.Format(wireTime), humanDuration(lost))
-	sr.stats.LostUntil = floor.Format(wireTime)
+	if !sr.fresh {
+		r.warn("%s: the fetch position %s is more than 7 days old and the API serves only the last 7 days (minus a %s safety margin): content made available between %s and %s (%s) could not be fetched. Use a Microsoft Purview audit search for that period.",
+			sr.name, s.Cursor.Format(wireTime), SafetyMargin, s.Cursor.Format(wireTime), floor.Format(wireTime), humanDuration(lost))
+		sr.stats.LostUntil = floor.Format(wireTime)
+	}
 	s.Cursor = floor
 	if s.From.Before(floor) {
 		s.From = floor
@@ -323,7 +324,7 @@ func (r *runner) listAndDeliver() {
 			gridStart = sr.next
 		}
 	}
-	for ws := gridStart; ws.Before(r.end) && !r.stopped && r.out.Err == nil && r.ctx.Err() == nil; ws = ws.Add(MaxWindow) {
+	for ws := gridStart; r.refreshEnd(ws) && !r.stopped && r.out.Err == nil && r.ctx.Err() == nil; ws = ws.Add(MaxWindow) {
 		we := ws.Add(MaxWindow)
 		if we.After(r.end) {
 			we = r.end
@@ -349,6 +350,16 @@ func (r *runner) listAndDeliver() {
 		sort.SliceStable(batch, func(i, j int) bool { return batch[i].created.Before(batch[j].created) })
 		r.download(batch)
 	}
+}
+
+// refreshEnd moves the end of listings up when the API's clock, as learned
+// from the answers so far, is later than planned (the run began before any
+// answer told it), and reports whether ws is still before it.
+func (r *runner) refreshEnd(ws time.Time) bool {
+	if end := r.clock.Now().Add(-Settle).Truncate(time.Second); end.After(r.end) {
+		r.end = end
+	}
+	return ws.Before(r.end)
 }
 
 // list lists one window. When the API refuses the window's times (AF20055,
@@ -448,9 +459,15 @@ func (r *runner) warn(format string, args ...any) {
 	r.log.Warn(msg)
 }
 
-// finish fills the diagnostics.
+// finish reports the clock skew and fills the diagnostics.
 func (r *runner) finish() *Outcome {
 	out, st := r.out, r.st
+	if d, ok := r.clock.Offset(); ok {
+		out.Diagnostics.ClockOffset = offsetWords(d)
+		if d >= SkewWarning || d <= -SkewWarning {
+			r.warn("%s", SkewMessage(d))
+		}
+	}
 	for _, sr := range r.runs {
 		sr.stats.Retrying = len(sr.s.Retry)
 		sr.stats.LagSeconds = int64(r.now.Sub(sr.s.Cursor) / time.Second)
