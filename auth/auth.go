@@ -156,6 +156,22 @@ type record struct {
 	Failures    int   `json:"failures,omitempty"`
 }
 
+// validAt reports whether a token expiring at expiresOn (Unix seconds, on our
+// clock) may still be handed out at now, Margin included. It is the one
+// expiry check of every flow and of the migration of the reference's cache.
+func validAt(expiresOn int64, now time.Time) bool {
+	return expiresOn > 0 && now.Add(Margin).Unix() < expiresOn
+}
+
+// cachedAccess returns the stored access token while it is fresh (the flows
+// that keep the token in the record themselves: managed identity, oproxy).
+func (r *record) cachedAccess(now time.Time) (string, bool) {
+	if r.AccessToken == "" || !validAt(r.ExpiresOn, now) {
+		return "", false
+	}
+	return r.AccessToken, true
+}
+
 // loadRecord returns the stored record if it belongs to this configuration,
 // else a fresh one (dropping a stale cache).
 func loadRecord(s *state.Store, flow, fingerprint string, log *slog.Logger) (rec record, found bool) {

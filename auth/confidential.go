@@ -142,7 +142,7 @@ func (s *confidentialSource) Token(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.cfg.Clock.Now()
-	fresh := !s.invalid && s.rec.ExpiresOn > 0 && now.Add(Margin).Unix() < s.rec.ExpiresOn
+	fresh := !s.invalid && validAt(s.rec.ExpiresOn, now)
 	if fresh && s.memo != "" {
 		// Parallel downloads ask for every request: skip MSAL's cache
 		// round trip (a JSON decode of the blob) while the token is fresh.

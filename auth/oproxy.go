@@ -93,9 +93,9 @@ func (s *oproxySource) Token(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.cfg.Clock.Now()
-	if !s.invalid && s.rec.AccessToken != "" && now.Add(Margin).Unix() < s.rec.ExpiresOn {
+	if tok, ok := s.rec.cachedAccess(now); ok && !s.invalid {
 		saveRecord(s.cfg.Store, s.rec) // a no-op unless just migrated
-		return s.rec.AccessToken, nil
+		return tok, nil
 	}
 	if s.rec.NextRequest > now.Unix() {
 		return "", fmt.Errorf("The request will be delayed until %s: the token broker failed recently, and it is retried with an exponential back-off.",

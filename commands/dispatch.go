@@ -34,7 +34,7 @@ type Deps struct {
 	// httpclient.New with the params' timeout, insecure and proxy.
 	HTTPClient func(p *params.Params) *http.Client
 	// TokenSource builds the token source of the configured flow.
-	TokenSource func(ctx context.Context, env *Env) (auth.TokenSource, error)
+	TokenSource func(ctx context.Context, env *Env) (activity.TokenSource, error)
 	// Progress is where progress for people goes (nil: none).
 	Progress io.Writer
 	// Secrets collects the run's secret values (params, then tokens as they
@@ -231,7 +231,7 @@ type Env struct {
 }
 
 // Tokens returns the token source of the configured auth flow.
-func (e *Env) Tokens(ctx context.Context) (auth.TokenSource, error) {
+func (e *Env) Tokens(ctx context.Context) (activity.TokenSource, error) {
 	if e.deps.TokenSource == nil {
 		return nil, fmt.Errorf("no authentication flow is available")
 	}
@@ -245,7 +245,7 @@ func (e *Env) Tokens(ctx context.Context) (auth.TokenSource, error) {
 // redactingSource registers every token it hands out with the run's secret
 // set, so no log line or error message can show it.
 type redactingSource struct {
-	auth.TokenSource
+	activity.TokenSource
 	secrets interface{ Add(...string) }
 }
 
@@ -310,7 +310,7 @@ func newActivityClient(ctx context.Context, env *Env, timeout time.Duration) (*a
 // defaultTokenSource is the production token source factory: the flow the
 // params select, with its cache in the run's integrationContext and every
 // request through the run's HTTP client.
-func defaultTokenSource(ctx context.Context, env *Env) (auth.TokenSource, error) {
+func defaultTokenSource(ctx context.Context, env *Env) (activity.TokenSource, error) {
 	cfg := auth.Config{
 		Params: env.Params,
 		Store:  env.Context,

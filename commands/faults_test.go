@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/auth"
 	xcontext "github.com/secops-go/ms-management-activity/context"
+	"github.com/secops-go/ms-management-activity/internal/activity"
 	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/params"
@@ -141,9 +141,9 @@ func (r *rig) deps() *Deps {
 		},
 	}
 	if !r.realAuth {
-		d.TokenSource = func(context.Context, *Env) (auth.TokenSource, error) {
+		d.TokenSource = func(context.Context, *Env) (activity.TokenSource, error) {
 			tok, _ := r.srv.IssueToken("contoso", time.Hour)
-			return auth.StaticToken(tok), nil
+			return activity.StaticToken(tok), nil
 		}
 	}
 	return d

@@ -25,6 +25,7 @@ import (
 	xcontext "github.com/secops-go/ms-management-activity/context"
 	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/redact"
+	"github.com/secops-go/ms-management-activity/internal/testutil"
 	"github.com/secops-go/ms-management-activity/params"
 )
 
@@ -155,7 +156,7 @@ func runEnvelopeCtx(t testing.TB, ctx context.Context, raw []byte, deps *Deps) r
 	if d.Secrets == nil {
 		d.Secrets = &redact.Set{}
 	}
-	var logBuf syncBuffer
+	var logBuf testutil.SyncBuffer
 	if d.Logger == nil {
 		d.Logger = slog.New(d.Secrets.Handler(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	}
@@ -193,25 +194,6 @@ func runEnvelopeCtx(t testing.TB, ctx context.Context, raw []byte, deps *Deps) r
 
 // watchdogKey is the context key of a run's wall-time limit (default 30 s).
 type watchdogKey struct{}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes (parallel
-// downloads log).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // decodedResult is stdout decoded loosely, for the invariant checks.
 type decodedResult struct {

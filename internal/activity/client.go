@@ -2,8 +2,8 @@
 // ({base_url}{tenant}/activity/feed/...): subscriptions, content listing with
 // paging, and parallel streaming download of content blobs into records.
 //
-// Every request carries the PublisherIdentifier and a bearer token from an
-// auth.TokenSource, goes through a client-side rate limiter, and is retried
+// Every request carries the PublisherIdentifier and a bearer token from a
+// TokenSource, goes through a client-side rate limiter, and is retried
 // on throttling, server errors and connection failures with exponential
 // backoff that sleeps through an injected clock.Clock. Error answers become
 // *APIError values that keep the HTTP status and the AF code and explain the
@@ -27,7 +27,7 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/secops-go/ms-management-activity/auth"
+	"github.com/secops-go/ms-management-activity/internal/catalog"
 	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/progress"
 )
@@ -48,8 +48,9 @@ const (
 	timeParamLayout = "2006-01-02T15:04:05"
 )
 
-// ContentTypes are the five content types of the API, canonically spelled.
-var ContentTypes = []string{"Audit.AzureActiveDirectory", "Audit.Exchange", "Audit.SharePoint", "Audit.General", "DLP.All"}
+// ContentTypes are the five content types of the API, canonically spelled
+// (catalog.ContentTypes).
+var ContentTypes = catalog.ContentTypes
 
 // CanonicalContentType returns the canonical spelling of a content type
 // given in any case, and false when s is not one of ContentTypes.
@@ -72,7 +73,7 @@ type Config struct {
 	// PublisherIdentifier is sent on every request, blob GETs included.
 	PublisherIdentifier string
 	HTTP                *http.Client
-	Tokens              auth.TokenSource
+	Tokens              TokenSource
 	Clock               clock.Clock
 	Logger              *slog.Logger
 	// Concurrency is the number of blob download workers (1..64).
@@ -484,7 +485,7 @@ func (c *Client) tenant(token string) string {
 	defer c.tenantMu.Unlock()
 	if token != c.tenantToken {
 		c.tenantToken = token
-		c.tenantID, _ = auth.TenantFromToken(token)
+		c.tenantID, _ = TenantFromToken(token)
 	}
 	if c.tenantID != "" {
 		return c.tenantID

@@ -18,12 +18,12 @@ const (
 	Settle = time.Minute
 	// Retention is how far back the API lets a listing start, and how long
 	// after contentCreated a blob can be downloaded.
-	Retention = 7 * 24 * time.Hour
+	Retention = activity.Retention
 	// SafetyMargin keeps listings clear of the 7-day limit, for the time a
 	// run takes and for the API's own rounding (Elastic uses 5 minutes).
 	SafetyMargin = 15 * time.Minute
 	// MaxWindow is the longest window one listing may cover.
-	MaxWindow = 24 * time.Hour
+	MaxWindow = activity.MaxWindow
 	// MaxLag bounds how long record Ids are kept for a content type that
 	// lags behind the others (see prune).
 	MaxLag = 6 * time.Hour

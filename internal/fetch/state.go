@@ -22,6 +22,9 @@ type State struct {
 	// Migrated is set when the state was converted from the reference
 	// integration's {"last_fetch": ...}.
 	Migrated bool
+	// Diagnostics are the previous run's, as read, for people: nil when
+	// absent or not of the shape written. A run never reads them.
+	Diagnostics *Diagnostics
 	// MigratedFrom is the reference's last_fetch while the state has not
 	// been run yet (zero otherwise): streams without a position start there.
 	MigratedFrom time.Time
@@ -223,8 +226,14 @@ func Decode(raw json.RawMessage) (*State, error) {
 		return nil, nil
 	}
 	// Only the members read back are decoded: diagnostics may hold
-	// anything.
-	delete(probe, "diagnostics")
+	// anything (they are kept for display when they have their shape).
+	var diag *Diagnostics
+	if d, ok := probe["diagnostics"]; ok {
+		if json.Unmarshal(d, &diag) != nil {
+			diag = nil
+		}
+		delete(probe, "diagnostics")
+	}
 	kept, _ := json.Marshal(probe)
 	var w wireIn
 	if err := json.Unmarshal(kept, &w); err != nil {
@@ -255,6 +264,7 @@ func Decode(raw json.RawMessage) (*State, error) {
 	}
 	st := NewState()
 	st.Migrated = w.Migrated
+	st.Diagnostics = diag
 	cts := make([]string, 0, len(w.Streams))
 	for ct := range w.Streams {
 		cts = append(cts, ct)
