@@ -829,7 +829,7 @@ func TestLimitListContentCap(t *testing.T) {
 	}
 }
 
-// TestFaultMessagesSayWhatFailed: PROTOCOL.md wants an error message that
+// TestFaultMessagesSayWhatFailed: docs/protocol.md wants an error message that
 // says what failed. Two paths do not (findings of the fault matrix):
 //   - a connection reset while reading a response says only "reading the
 //     response: unexpected EOF (after 6 attempts)", not which request
