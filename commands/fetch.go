@@ -32,7 +32,9 @@ func fetchIncidents(ctx context.Context, env *Env) (*Result, error) {
 	}
 	filter, err := activity.ParseFilter(p.RecordTypesFilter, p.WorkloadsFilter, p.OperationsFilter)
 	if err != nil {
-		return nil, err
+		// Before any request: a filter that could match nothing would
+		// move the cursor past records it never delivered.
+		return nil, fmt.Errorf("%s. Fix the parameter; nothing was fetched and the next run starts from the same position.", sentence(err))
 	}
 	prev, err := fetch.Decode(env.LastRun)
 	if err != nil {

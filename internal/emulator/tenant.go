@@ -9,17 +9,13 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/secops-go/ms-management-activity/internal/catalog"
 )
 
 // The five content types of the Management Activity API, in the order
 // subscriptions/list reports them.
-var contentTypes = []string{
-	"Audit.AzureActiveDirectory",
-	"Audit.Exchange",
-	"Audit.SharePoint",
-	"Audit.General",
-	"DLP.All",
-}
+var contentTypes = catalog.ContentTypes
 
 // ContentTypes returns the API's five content types.
 func ContentTypes() []string { return slices.Clone(contentTypes) }
