@@ -54,6 +54,9 @@ type Server struct {
 	// offset is added to clock (clock.go): the emulator can run ahead of or
 	// behind the clock its clients read.
 	offset atomic.Int64
+	// broken maps a content ID to the HTTP status its downloads answer
+	// until healed (BreakBlob).
+	broken sync.Map
 	key    []byte // HMAC key signing issued access tokens
 
 	mu     sync.Mutex
