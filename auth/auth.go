@@ -3,7 +3,9 @@ package auth
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -165,11 +167,36 @@ func validAt(expiresOn int64, now time.Time) bool {
 
 // cachedAccess returns the stored access token while it is fresh (the flows
 // that keep the token in the record themselves: managed identity, oproxy).
-func (r *record) cachedAccess(now time.Time) (string, bool) {
+// A stored token that is not a JWT with a tenant (tid) claim cannot have
+// come from Entra ID and would fail every API call without a new token
+// ever being asked for: it is discarded with a warning.
+func (r *record) cachedAccess(now time.Time, log *slog.Logger) (string, bool) {
 	if r.AccessToken == "" || !validAt(r.ExpiresOn, now) {
 		return "", false
 	}
+	if !hasTenantClaim(r.AccessToken) {
+		log.Warn("the access token stored in the integration context has no tenant (tid) claim, so it cannot be used; discarding it and requesting a new one")
+		r.AccessToken, r.ExpiresOn = "", 0
+		return "", false
+	}
 	return r.AccessToken, true
+}
+
+// hasTenantClaim reports whether token is a JWT whose payload has a
+// non-empty tid claim (read, not verified: the API verifies tokens).
+func hasTenantClaim(token string) bool {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return false
+	}
+	var claims struct {
+		TID string `json:"tid"`
+	}
+	return json.Unmarshal(payload, &claims) == nil && claims.TID != ""
 }
 
 // loadRecord returns the stored record if it belongs to this configuration,

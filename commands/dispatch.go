@@ -1,6 +1,12 @@
 // Package commands maps each command name to its handler and runs one
 // envelope through it. A handler gets everything it needs through one *Env
 // value and returns a *Result or an error.
+//
+// Reading order: envelope.go (what comes in and goes out, the exit codes),
+// dispatch.go (Run: the handler table, params, the Env, the API client),
+// args.go (every command argument, read and checked), then one file per
+// command: listcontent.go, searchrecords.go, fetch.go, subscriptions.go,
+// testmodule.go, login.go, authreset.go. output.go streams the result.
 package commands
 
 import (
@@ -21,9 +27,40 @@ import (
 	"github.com/secops-go/ms-management-activity/internal/httpclient"
 	"github.com/secops-go/ms-management-activity/internal/progress"
 	"github.com/secops-go/ms-management-activity/internal/redact"
+	"github.com/secops-go/ms-management-activity/internal/spec"
 	"github.com/secops-go/ms-management-activity/internal/state"
 	"github.com/secops-go/ms-management-activity/params"
 )
+
+// Command names (their one source is internal/spec, which auth's messages
+// use too).
+const (
+	CmdTestModule        = spec.CmdTestModule
+	CmdFetchIncidents    = spec.CmdFetchIncidents
+	CmdStartSubscription = spec.CmdStartSubscription
+	CmdStopSubscription  = spec.CmdStopSubscription
+	CmdListSubscriptions = spec.CmdListSubscriptions
+	CmdListContent       = spec.CmdListContent
+	CmdGenerateLoginURL  = spec.CmdGenerateLoginURL
+	CmdAuthReset         = spec.CmdAuthReset
+	CmdSearchRecords     = spec.CmdSearchRecords
+)
+
+// Registry maps every command name to its handler. It returns a new map each
+// time, so callers may modify it (tests swap handlers).
+func Registry() map[string]Handler {
+	return map[string]Handler{
+		CmdTestModule:        testModule,
+		CmdFetchIncidents:    fetchIncidents,
+		CmdStartSubscription: startSubscription,
+		CmdStopSubscription:  stopSubscription,
+		CmdListSubscriptions: listSubscriptions,
+		CmdListContent:       listContent,
+		CmdGenerateLoginURL:  generateLoginURL,
+		CmdAuthReset:         authReset,
+		CmdSearchRecords:     searchRecords,
+	}
+}
 
 // Deps are the dependencies injected into every command. Zero fields get
 // production defaults.

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -207,7 +206,7 @@ type decodedResult struct {
 	LastRun   json.RawMessage    `json:"lastRun"`
 }
 
-// checkProtocol checks what PROTOCOL.md promises of every run: one JSON
+// checkProtocol checks what docs/protocol.md promises of every run: one JSON
 // value on stdout with a results list, exit 0/1/2, one error entry (Type 4,
 // text) on exit 1 and 2, no lastRun on a failed fetch, no Go stack trace, no
 // recovered panic, and no form of any of secrets in stdout or the log.
@@ -469,17 +468,6 @@ func FuzzDispatch(f *testing.F) {
 			}
 		}
 	})
-}
-
-func secretValue(v any) string {
-	switch t := v.(type) {
-	case string:
-		return t
-	case map[string]any:
-		s, _ := t["password"].(string)
-		return s
-	}
-	return fmt.Sprint(v)
 }
 
 // TestEnvelopeCap checks the 64 MiB envelope cap and its message, and that a

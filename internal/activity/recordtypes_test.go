@@ -9,7 +9,7 @@ import (
 
 func TestRecordTypeTable(t *testing.T) {
 	if len(catalog.RecordTypes) != 257 {
-		t.Errorf("enum has %d values, want 257 (api-facts.md A.8)", len(catalog.RecordTypes))
+		t.Errorf("enum has %d values, want 257 (docs/api-facts.md, Records)", len(catalog.RecordTypes))
 	}
 	seen := map[int]bool{}
 	for _, e := range catalog.RecordTypes {

@@ -15,7 +15,7 @@
 //     OproxyParams, IssueToken, RevokeTokens, FailTokens (TokenFault);
 //   - faults: FailNext and SetRandomFaults with a Fault (Throttle, Status,
 //     Slow and the predeclared ones), ClearFaults, SetLatency, SetPageSize,
-//     SetPagingLoop, ExpireNextPages, SetClockOffset;
+//     SetPagingLoop, ExpireNextPages, BreakBlob, HealBlob, SetClockOffset;
 //   - observation: Count, LastPublisherIdentifier, MissingPublisherIdentifier.
 //
 // Its users are the tests, the benchmarks, and the human command line's demo
@@ -54,6 +54,9 @@ type Server struct {
 	// offset is added to clock (clock.go): the emulator can run ahead of or
 	// behind the clock its clients read.
 	offset atomic.Int64
+	// broken maps a content ID to the HTTP status its downloads answer
+	// until healed (BreakBlob).
+	broken sync.Map
 	key    []byte // HMAC key signing issued access tokens
 
 	mu     sync.Mutex
