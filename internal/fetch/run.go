@@ -342,7 +342,11 @@ func Run(ctx context.Context, src Source, prev *State, opt Options) *Outcome {
 		}
 		if err != nil && !errors.Is(err, errStop) {
 			// Only the context ends a download early; everything not yet
-			// handed to fn stays undelivered.
+			// handed to fn stays undelivered. Said the same way wherever
+			// the deadline caught the download.
+			if ctx.Err() != nil {
+				err = stoppedErr(ctx)
+			}
 			out.Err = err
 			break
 		}
@@ -524,7 +528,7 @@ func humanDuration(d time.Duration) string {
 // stoppedErr says why the run stopped early in words a user can act on.
 func stoppedErr(ctx context.Context) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("the fetch ran out of time (its overall deadline passed; the API may be throttling or slow): %w", ctx.Err())
+		return fmt.Errorf("the fetch ran out of time (its time budget or overall deadline passed; the API may be throttling or slow): %w", ctx.Err())
 	}
 	return fmt.Errorf("the fetch was canceled: %w", ctx.Err())
 }
