@@ -1,7 +1,7 @@
 // Command ms-management-activity is a Cortex XSOAR-style plugin executable for
 // the Office 365 Management Activity API. The engine runs it once per command
 // with one JSON envelope on stdin; it prints one JSON result on stdout and
-// exits 0 (ran), 1 (command failed) or 2 (unusable envelope). See PROTOCOL.md.
+// exits 0 (ran), 1 (command failed) or 2 (unusable envelope). See docs/protocol.md.
 // Given arguments, it is the command line for people (internal/cli).
 package main
 

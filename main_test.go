@@ -24,7 +24,7 @@ func buildBinary(t *testing.T) string {
 }
 
 // TestBinaryProtocol runs envelopes through the built binary: stdin in,
-// exactly one JSON result on stdout, the exit code of PROTOCOL.md, logs only
+// exactly one JSON result on stdout, the exit code of docs/protocol.md, logs only
 // on stderr.
 func TestBinaryProtocol(t *testing.T) {
 	bin := buildBinary(t)

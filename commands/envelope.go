@@ -11,10 +11,10 @@ import (
 	xcontext "github.com/secops-go/ms-management-activity/context"
 )
 
-// MaxEnvelopeBytes is the largest envelope accepted (PROTOCOL.md).
+// MaxEnvelopeBytes is the largest envelope accepted (docs/protocol.md).
 const MaxEnvelopeBytes = 64 << 20
 
-// Exit codes (PROTOCOL.md).
+// Exit codes (docs/protocol.md).
 const (
 	ExitOK          = 0
 	ExitFailed      = 1
@@ -59,7 +59,7 @@ type Output struct {
 	LastRun   any              `json:"lastRun,omitempty"`
 	// omitzero, not omitempty: a nil map (unchanged) is left out, but the
 	// empty map of auth-reset must be written as {} so the engine clears
-	// what it stored (PROTOCOL.md).
+	// what it stored (docs/protocol.md).
 	IntegrationContext map[string]any `json:"integrationContext,omitzero"`
 }
 

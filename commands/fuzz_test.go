@@ -207,7 +207,7 @@ type decodedResult struct {
 	LastRun   json.RawMessage    `json:"lastRun"`
 }
 
-// checkProtocol checks what PROTOCOL.md promises of every run: one JSON
+// checkProtocol checks what docs/protocol.md promises of every run: one JSON
 // value on stdout with a results list, exit 0/1/2, one error entry (Type 4,
 // text) on exit 1 and 2, no lastRun on a failed fetch, no Go stack trace, no
 // recovered panic, and no form of any of secrets in stdout or the log.

@@ -13,6 +13,7 @@ const (
 	CmdListContent       = spec.CmdListContent
 	CmdGenerateLoginURL  = spec.CmdGenerateLoginURL
 	CmdAuthReset         = spec.CmdAuthReset
+	CmdSearchRecords     = spec.CmdSearchRecords
 )
 
 // Registry maps every command name to its handler. It returns a new map each
@@ -27,5 +28,6 @@ func Registry() map[string]Handler {
 		CmdListContent:       listContent,
 		CmdGenerateLoginURL:  generateLoginURL,
 		CmdAuthReset:         authReset,
+		CmdSearchRecords:     searchRecords,
 	}
 }

@@ -36,6 +36,7 @@ const (
 	DefaultMaxFetch       = 1000
 	MaxMaxFetch           = 10000
 	DefaultFetchOverlap   = "1 hour"
+	DefaultSearchLateness = "24 hours"
 	MaxMaxBlobMB          = 4096
 	DefaultOproxyURL      = "https://oproxy.demisto.ninja/obtain-token"
 )
@@ -79,6 +80,7 @@ type Raw struct {
 	DownloadConcurrency string   `mapstructure:"download_concurrency"`
 	MaxFetch            string   `mapstructure:"max_fetch"`
 	FetchOverlap        string   `mapstructure:"fetch_overlap"`
+	SearchLateness      string   `mapstructure:"search_lateness"`
 	AuthorityURL        string   `mapstructure:"authority_url"`
 	ResourceURL         string   `mapstructure:"resource_url"`
 	RequestsPerMinute   string   `mapstructure:"requests_per_minute"`
@@ -119,11 +121,12 @@ type Params struct {
 	AuthorityURL        string
 	ResourceURL         string
 
-	// FirstFetchDelta and FetchOverlap are kept raw; only the commands that
-	// use them parse them (FirstFetch, Overlap), so a bad value fails only
-	// fetch-incidents and test-module.
+	// FirstFetchDelta, FetchOverlap and SearchLateness are kept raw; only
+	// the commands that use them parse them (FirstFetch, Overlap,
+	// Lateness), so a bad value fails only those commands.
 	FirstFetchDelta string
 	FetchOverlap    string
+	SearchLateness  string
 
 	raw Raw
 }
@@ -207,6 +210,10 @@ func fromRaw(raw Raw) (*Params, error) {
 	if p.FetchOverlap == "" {
 		p.FetchOverlap = DefaultFetchOverlap
 	}
+	p.SearchLateness = strings.TrimSpace(raw.SearchLateness)
+	if p.SearchLateness == "" {
+		p.SearchLateness = DefaultSearchLateness
+	}
 	p.PublisherIdentifier = strings.TrimSpace(raw.PublisherIdentifier)
 	if p.PublisherIdentifier == "" {
 		p.PublisherIdentifier = activity.DefaultPublisher
@@ -259,6 +266,12 @@ func (p *Params) FirstFetch() (time.Duration, error) {
 // Overlap parses fetch_overlap into a duration.
 func (p *Params) Overlap() (time.Duration, error) {
 	return ParseDelta("fetch_overlap", p.FetchOverlap)
+}
+
+// Lateness parses search_lateness into a duration: how long after the end
+// of a search's range its records may still become available.
+func (p *Params) Lateness() (time.Duration, error) {
+	return ParseDelta("search_lateness", p.SearchLateness)
 }
 
 // ParseBaseURL validates base_url: https, or http to a loopback address (for

@@ -27,6 +27,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/secops-go/ms-management-activity/internal/catalog"
 	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/progress"
 )
@@ -47,8 +48,9 @@ const (
 	timeParamLayout = "2006-01-02T15:04:05"
 )
 
-// ContentTypes are the five content types of the API, canonically spelled.
-var ContentTypes = []string{"Audit.AzureActiveDirectory", "Audit.Exchange", "Audit.SharePoint", "Audit.General", "DLP.All"}
+// ContentTypes are the five content types of the API, canonically spelled
+// (catalog.ContentTypes).
+var ContentTypes = catalog.ContentTypes
 
 // CanonicalContentType returns the canonical spelling of a content type
 // given in any case, and false when s is not one of ContentTypes.

@@ -100,3 +100,30 @@ func TestThousands(t *testing.T) {
 		}
 	}
 }
+
+func TestBarShowsMatchesOnlyForSearches(t *testing.T) {
+	var out testutil.SyncBuffer
+	b := NewBar(&out, "search-records")
+	b.PageListed()
+	b.BlobsQueued(2)
+	b.BlobDone(10)
+	b.Matches(3)
+	b.BlobDone(10)
+	b.Matches(1234)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	if !strings.Contains(s, "· 1,234 matches\n") {
+		t.Errorf("search progress lacks the match counts:\n%q", s)
+	}
+
+	var plain testutil.SyncBuffer
+	p := NewBar(&plain, "list-content")
+	p.BlobsQueued(1)
+	p.BlobDone(1)
+	_ = p.Close()
+	if strings.Contains(plain.String(), "match") {
+		t.Errorf("list-content progress shows matches:\n%q", plain.String())
+	}
+}
