@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/secops-go/ms-management-activity/internal/clock"
 )
 
 // buildBinary builds the real executable once per test binary.
@@ -85,13 +87,13 @@ func TestBinaryProtocol(t *testing.T) {
 
 func TestLogLevelFlag(t *testing.T) {
 	var out, errb bytes.Buffer
-	code := run([]string{"--log-level", "loud"}, strings.NewReader(`{"command":"nope"}`), &out, &errb, func(string) string { return "" })
+	code := run(clock.Real{}, []string{"--log-level", "loud"}, strings.NewReader(`{"command":"nope"}`), &out, &errb, func(string) string { return "" })
 	if code != 2 || !strings.Contains(errb.String(), "unknown log level") {
 		t.Errorf("code=%d stderr=%q", code, errb.String())
 	}
 	out.Reset()
 	errb.Reset()
-	code = run(nil, strings.NewReader(`x`), &out, &errb, func(k string) string {
+	code = run(clock.Real{}, nil, strings.NewReader(`x`), &out, &errb, func(k string) string {
 		if k == "MSMA_LOG_LEVEL" {
 			return "error"
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/secops-go/ms-management-activity/internal/activity"
 	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/spec"
 	"github.com/secops-go/ms-management-activity/internal/state"
@@ -165,8 +166,16 @@ func validAt(expiresOn int64, now time.Time) bool {
 
 // cachedAccess returns the stored access token while it is fresh (the flows
 // that keep the token in the record themselves: managed identity, oproxy).
-func (r *record) cachedAccess(now time.Time) (string, bool) {
+// A stored token that is not a JWT with a tenant (tid) claim cannot have
+// come from Entra ID and would fail every API call without a new token
+// ever being asked for: it is discarded with a warning.
+func (r *record) cachedAccess(now time.Time, log *slog.Logger) (string, bool) {
 	if r.AccessToken == "" || !validAt(r.ExpiresOn, now) {
+		return "", false
+	}
+	if _, ok := activity.TenantFromToken(r.AccessToken); !ok {
+		log.Warn("the access token stored in the integration context has no tenant (tid) claim, so it cannot be used; discarding it and requesting a new one")
+		r.AccessToken, r.ExpiresOn = "", 0
 		return "", false
 	}
 	return r.AccessToken, true

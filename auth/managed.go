@@ -49,7 +49,7 @@ func (s *managedSource) Token(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.cfg.Clock.Now()
-	if tok, ok := s.rec.cachedAccess(now); ok && !s.invalid {
+	if tok, ok := s.rec.cachedAccess(now, s.cfg.Logger); ok && !s.invalid {
 		saveRecord(s.cfg.Store, s.rec) // a no-op unless just migrated
 		return tok, nil
 	}

@@ -29,6 +29,7 @@ import (
 
 	"github.com/secops-go/ms-management-activity/internal/catalog"
 	"github.com/secops-go/ms-management-activity/internal/clock"
+	"github.com/secops-go/ms-management-activity/internal/httpclient"
 	"github.com/secops-go/ms-management-activity/internal/progress"
 )
 
@@ -229,7 +230,7 @@ func (c *Client) do(ctx context.Context, cl *call, onOK func(*http.Response) err
 		if attempt > 1 {
 			c.stats.retries.Add(1)
 		}
-		wait, unauthorized, err := c.once(ctx, cl, onOK)
+		wait, unauthorized, err := c.once(httpclient.WithAttempt(ctx, attempt), cl, onOK)
 		if err == nil {
 			return nil
 		}
@@ -252,6 +253,7 @@ func (c *Client) do(ctx context.Context, cl *call, onOK func(*http.Response) err
 			continue
 		}
 		if !retryable(err) || attempt >= c.cfg.MaxAttempts {
+			c.cfg.Logger.Debug("not retrying", "op", cl.op, "attempt", attempt, "retryable", retryable(err), "max_attempts", c.cfg.MaxAttempts, "error", err.Error())
 			var ae *APIError
 			if errors.As(err, &ae) {
 				ae.Attempts = attempt

@@ -34,11 +34,21 @@ const Unlisted = "!"
 // known values, so that a typo never filters out every record silently; a
 // workload or operation ending in "!" is taken as given without the "!".
 func ParseFilter(recordTypes, workloads, operations string) (*Filter, error) {
+	return ParseFilterNamed(FilterNames{"record_types_filter", "workloads_filter", "operations_filter"}, recordTypes, workloads, operations)
+}
+
+// FilterNames are the names of the three lists, as ParseFilterNamed's
+// messages call them.
+type FilterNames struct{ RecordTypes, Workloads, Operations string }
+
+// ParseFilterNamed is ParseFilter for lists that arrive under other names
+// (search-records' record_types, workloads and operations).
+func ParseFilterNamed(names FilterNames, recordTypes, workloads, operations string) (*Filter, error) {
 	f := &Filter{}
 	for _, item := range splitList(recordTypes) {
 		t, err := ParseRecordType(item)
 		if err != nil {
-			return nil, fmt.Errorf("record_types_filter: %w", err)
+			return nil, fmt.Errorf("%s: %w", names.RecordTypes, err)
 		}
 		if f.recordTypes == nil {
 			f.recordTypes = map[RecordType]bool{}
@@ -48,14 +58,14 @@ func ParseFilter(recordTypes, workloads, operations string) (*Filter, error) {
 	for _, item := range splitList(workloads) {
 		w, err := parseWorkload(item)
 		if err != nil {
-			return nil, fmt.Errorf("workloads_filter: %w", err)
+			return nil, fmt.Errorf("%s: %w", names.Workloads, err)
 		}
 		f.workloads = append(f.workloads, w)
 	}
 	for _, item := range splitList(operations) {
 		op, err := parseOperation(item)
 		if err != nil {
-			return nil, fmt.Errorf("operations_filter: %w", err)
+			return nil, fmt.Errorf("%s: %w", names.Operations, err)
 		}
 		f.operations = append(f.operations, op)
 	}

@@ -22,7 +22,7 @@ type Criteria struct {
 	UserIDs      []string // UserId or UserKey, case-insensitive
 	ClientIPs    []string // addresses or CIDR ranges, IPv4 or IPv6
 	ObjectIDs    []string // case-insensitive substrings of ObjectId
-	Operations   []string // case-insensitive
+	Operations   []string // as records spell them (see activity.Filter)
 	RecordTypes  []string // names (case-insensitive) or numbers
 	Workloads    []string // case-insensitive
 	ResultStatus []string // case-insensitive
@@ -54,10 +54,8 @@ type Matcher struct {
 	start, end   time.Time
 	users        []string
 	prefixes     []netip.Prefix
-	objects      []string // lower-cased
-	operations   []string
-	recordTypes  map[activity.RecordType]bool
-	workloads    []string
+	objects      []string         // lower-cased
+	kinds        *activity.Filter // record types, workloads, operations; nil: none
 	resultStatus []string
 	query        []string // lower-cased forms to look for in the raw JSON
 }
@@ -65,12 +63,7 @@ type Matcher struct {
 // New builds a Matcher for c; it matches no time until InRange gives it
 // one. Errors name the argument at fault and say what is accepted.
 func New(c Criteria) (*Matcher, error) {
-	m := &Matcher{
-		users:        c.UserIDs,
-		operations:   c.Operations,
-		workloads:    c.Workloads,
-		resultStatus: c.ResultStatus,
-	}
+	m := &Matcher{users: c.UserIDs, resultStatus: c.ResultStatus}
 	for _, s := range c.ClientIPs {
 		p, err := ParsePrefix(s)
 		if err != nil {
@@ -81,15 +74,15 @@ func New(c Criteria) (*Matcher, error) {
 	for _, s := range c.ObjectIDs {
 		m.objects = append(m.objects, strings.ToLower(s))
 	}
-	for _, s := range c.RecordTypes {
-		t, err := activity.ParseRecordType(s)
+	// One definition of the known record types, workloads and operations,
+	// with suggestions for typos, as list-content's filters have.
+	if len(c.RecordTypes)+len(c.Workloads)+len(c.Operations) > 0 {
+		f, err := activity.ParseFilterNamed(activity.FilterNames{RecordTypes: "record_types", Workloads: "workloads", Operations: "operations"},
+			strings.Join(c.RecordTypes, ","), strings.Join(c.Workloads, ","), strings.Join(c.Operations, ","))
 		if err != nil {
-			return nil, fmt.Errorf("record_types: %w", err)
+			return nil, err
 		}
-		if m.recordTypes == nil {
-			m.recordTypes = map[activity.RecordType]bool{}
-		}
-		m.recordTypes[t] = true
+		m.kinds = f
 	}
 	if q := strings.TrimSpace(c.Query); q != "" {
 		m.query = queryForms(q)
@@ -135,16 +128,10 @@ func (m *Matcher) Match(r *activity.Record) Verdict {
 	if len(m.users) > 0 && !equalsAny(m.users, r.UserID) && !equalsAny(m.users, r.UserKey) {
 		return NoMatch
 	}
-	if len(m.operations) > 0 && !equalsAny(m.operations, r.Operation) {
-		return NoMatch
-	}
-	if len(m.workloads) > 0 && !equalsAny(m.workloads, r.Workload) {
+	if m.kinds != nil && !m.kinds.Match(r) {
 		return NoMatch
 	}
 	if len(m.resultStatus) > 0 && !equalsAny(m.resultStatus, r.ResultStatus) {
-		return NoMatch
-	}
-	if m.recordTypes != nil && !m.recordTypes[r.RecordType] {
 		return NoMatch
 	}
 	if len(m.objects) > 0 && !containsAnyFold(r.ObjectID, m.objects) {

@@ -134,7 +134,8 @@ func TestMatchFilters(t *testing.T) {
 		{"user is not a substring match", Criteria{UserIDs: []string{"bob"}}, NoMatch},
 		{"object substring", Criteria{ObjectIDs: []string{"/sites/soc/"}}, Match},
 		{"object other", Criteria{ObjectIDs: []string{"budget.xlsx"}}, NoMatch},
-		{"operation", Criteria{Operations: []string{"fileuploaded", "filedownloaded"}}, Match},
+		{"operation", Criteria{Operations: []string{"FileUploaded", "FileDownloaded"}}, Match},
+		{"operation not listed, taken as given", Criteria{Operations: []string{"FileDownloaded2!"}}, NoMatch},
 		{"record type by name", Criteria{RecordTypes: []string{"SharePointFileOperation"}}, Match},
 		{"record type by number", Criteria{RecordTypes: []string{"6"}}, Match},
 		{"record type other", Criteria{RecordTypes: []string{"25"}}, NoMatch},
@@ -190,6 +191,12 @@ func TestNewErrors(t *testing.T) {
 	}
 	if _, err := New(Criteria{RecordTypes: []string{"SharePointFileOp"}}); err == nil || !strings.HasPrefix(err.Error(), "record_types:") || !strings.Contains(err.Error(), "did you mean") {
 		t.Errorf("bad record type: %v", err)
+	}
+	if _, err := New(Criteria{Operations: []string{"filedownloaded"}}); err == nil || !strings.HasPrefix(err.Error(), "operations:") || !strings.Contains(err.Error(), "did you mean FileDownloaded") {
+		t.Errorf("operation in the wrong case: %v", err)
+	}
+	if _, err := New(Criteria{Workloads: []string{"SharePont"}}); err == nil || !strings.HasPrefix(err.Error(), "workloads:") || !strings.Contains(err.Error(), "SharePoint") {
+		t.Errorf("misspelt workload: %v", err)
 	}
 	if !(Criteria{Query: "  "}).Empty() || (Criteria{Workloads: []string{"x"}}).Empty() {
 		t.Error("Criteria.Empty is wrong")
