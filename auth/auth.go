@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/secops-go/ms-management-activity/internal/activity"
 	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/spec"
 	"github.com/secops-go/ms-management-activity/internal/state"
@@ -154,6 +155,30 @@ type record struct {
 	// NextRequest and Failures are the oproxy back-off.
 	NextRequest int64 `json:"next_request_time,omitempty"`
 	Failures    int   `json:"failures,omitempty"`
+}
+
+// validAt reports whether a token expiring at expiresOn (Unix seconds, on our
+// clock) may still be handed out at now, Margin included. It is the one
+// expiry check of every flow and of the migration of the reference's cache.
+func validAt(expiresOn int64, now time.Time) bool {
+	return expiresOn > 0 && now.Add(Margin).Unix() < expiresOn
+}
+
+// cachedAccess returns the stored access token while it is fresh (the flows
+// that keep the token in the record themselves: managed identity, oproxy).
+// A stored token that is not a JWT with a tenant (tid) claim cannot have
+// come from Entra ID and would fail every API call without a new token
+// ever being asked for: it is discarded with a warning.
+func (r *record) cachedAccess(now time.Time, log *slog.Logger) (string, bool) {
+	if r.AccessToken == "" || !validAt(r.ExpiresOn, now) {
+		return "", false
+	}
+	if _, ok := activity.TenantFromToken(r.AccessToken); !ok {
+		log.Warn("the access token stored in the integration context has no tenant (tid) claim, so it cannot be used; discarding it and requesting a new one")
+		r.AccessToken, r.ExpiresOn = "", 0
+		return "", false
+	}
+	return r.AccessToken, true
 }
 
 // loadRecord returns the stored record if it belongs to this configuration,

@@ -142,7 +142,7 @@ func (s *confidentialSource) Token(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.cfg.Clock.Now()
-	fresh := !s.invalid && s.rec.ExpiresOn > 0 && now.Add(Margin).Unix() < s.rec.ExpiresOn
+	fresh := !s.invalid && validAt(s.rec.ExpiresOn, now)
 	if fresh && s.memo != "" {
 		// Parallel downloads ask for every request: skip MSAL's cache
 		// round trip (a JSON decode of the blob) while the token is fresh.
@@ -159,8 +159,9 @@ func (s *confidentialSource) Token(ctx context.Context) (string, error) {
 	// a dropped connection) usually heals in seconds; an auth code is
 	// never re-sent, since a redeemed code cannot be redeemed again.
 	for attempt := 1; attempt < tokenAttempts && isTransient(err) && !s.redeeming(); attempt++ {
-		s.cfg.Logger.Debug("token request failed, retrying", "flow", s.flow, "attempt", attempt, "error", err)
-		if s.cfg.Clock.Sleep(ctx, time.Duration(attempt)*time.Second) != nil {
+		wait := time.Duration(attempt) * time.Second
+		s.cfg.Logger.Debug("token request failed, retrying", "flow", s.flow, "attempt", attempt, "wait", wait, "error", err)
+		if s.cfg.Clock.Sleep(ctx, wait) != nil {
 			break
 		}
 		res, err = s.acquire(ctx)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,7 +72,9 @@ func listContent(ctx context.Context, env *Env) (*Result, error) {
 	}
 	out := newContentOutput("Content for content type " + ct)
 	var skipped []skippedBlob
+	downloaded := 0
 	err = c.Download(ctx, blobs, func(b activity.Blob, recs []activity.Record, err error) error {
+		downloaded++
 		if err != nil {
 			if activity.IsSkippable(err) {
 				skipped = append(skipped, skippedBlob{b, err})
@@ -92,10 +95,22 @@ func listContent(ctx context.Context, env *Env) (*Result, error) {
 		}
 		return nil
 	})
+	// Out of time while downloading (the engine's budget or the command's
+	// deadline): what was downloaded is shown, with a warning that says the
+	// list is incomplete, rather than nothing.
+	incomplete := ""
 	if err != nil && !errors.Is(err, errLimitReached) {
-		return nil, err
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, err
+		}
+		incomplete = fmt.Sprintf("The list of %s is incomplete: the command ran out of time after %d of %d content blobs (%d records shown). "+
+			"Narrow start_time/end_time or add filters to see the rest.", ct, downloaded, len(blobs), out.count)
+		env.Logger.Warn("list-content stopped at its deadline; returning the records so far", "blobs_done", downloaded, "blobs", len(blobs), "records", out.count)
 	}
 	hr := out.humanReadable()
+	if incomplete != "" {
+		hr += "\n" + incomplete + "\n"
+	}
 	if out.cut {
 		if limit == MaxListLimit {
 			hr += fmt.Sprintf("\nThe list was cut at %d records, the most one call returns; more records matched. Narrow start_time/end_time or add filters to see the rest.\n", limit)
@@ -106,6 +121,9 @@ func listContent(ctx context.Context, env *Env) (*Result, error) {
 	entries := []xcontext.Entry{xcontext.Note(out.contents(), hr, map[string]any{xcontext.ContentRecordKey: out.context()})}
 	if len(skipped) > 0 {
 		entries = append(entries, xcontext.Warning(skippedMessage(ct, len(blobs), skipped)))
+	}
+	if incomplete != "" {
+		entries = append(entries, xcontext.Warning(incomplete))
 	}
 	return &Result{Entries: entries}, nil
 }
@@ -140,23 +158,7 @@ func (o *contentOutput) add(r *activity.Record) {
 		o.arena = make([]byte, 0, 256<<10)
 	}
 	start := len(o.arena)
-	a := append(o.arena, '{')
-	first := true
-	for _, f := range contentRecordFields {
-		v := r.Field(f.field)
-		if emptyJSON(v) {
-			continue // assign_params drops None, "", [], {}
-		}
-		if !first {
-			a = append(a, ',')
-		}
-		first = false
-		a = append(a, '"')
-		a = append(a, f.key...)
-		a = append(a, '"', ':')
-		a = append(a, v...)
-	}
-	a = append(a, '}')
+	a := appendRecordContext(o.arena, r, "")
 	o.ctx = append(o.ctx, a[start:len(a):len(a)])
 	o.arena = a
 
@@ -172,6 +174,36 @@ func (o *contentOutput) add(r *activity.Record) {
 		o.hr.WriteString(xcontext.EscapeMD(tableCell(r, f.field, v)))
 	}
 	o.hr.WriteString(" |\n")
+}
+
+// appendRecordContext appends r's ContentRecord context object: the mapped
+// keys the record has a non-empty value for, then ContentType when it is
+// not "".
+func appendRecordContext(a []byte, r *activity.Record, contentType string) []byte {
+	a = append(a, '{')
+	first := true
+	for _, f := range contentRecordFields {
+		v := r.Field(f.field)
+		if emptyJSON(v) {
+			continue // assign_params drops None, "", [], {}
+		}
+		if !first {
+			a = append(a, ',')
+		}
+		first = false
+		a = append(a, '"')
+		a = append(a, f.key...)
+		a = append(a, '"', ':')
+		a = append(a, v...)
+	}
+	if contentType != "" {
+		if !first {
+			a = append(a, ',')
+		}
+		a = append(a, `"ContentType":`...)
+		a = strconv.AppendQuote(a, contentType)
+	}
+	return append(a, '}')
 }
 
 // tableCell is the text of a table column: the record's decoded string
@@ -256,6 +288,23 @@ type skippedBlob struct {
 	err  error
 }
 
+// blobFailure says briefly why a blob could not be used.
+func blobFailure(err error) string {
+	var ae *activity.APIError
+	var ce *activity.ContentError
+	switch {
+	case errors.As(err, &ae):
+		reason := ae.Code
+		if ae.Code == "" {
+			reason = fmt.Sprintf("HTTP %d", ae.Status)
+		}
+		return reason + ": " + ae.Hint()
+	case errors.As(err, &ce):
+		return ce.Reason
+	}
+	return err.Error()
+}
+
 // skippedMessage is the warning entry's text about blobs that could not be
 // used.
 func skippedMessage(ct string, total int, skipped []skippedBlob) string {
@@ -267,19 +316,7 @@ func skippedMessage(ct string, total int, skipped []skippedBlob) string {
 			fmt.Fprintf(&b, "\n- and %d more", len(skipped)-show)
 			break
 		}
-		reason := s.err.Error()
-		var ae *activity.APIError
-		var ce *activity.ContentError
-		switch {
-		case errors.As(s.err, &ae):
-			reason = ae.Code
-			if ae.Code == "" {
-				reason = fmt.Sprintf("HTTP %d", ae.Status)
-			}
-			reason += ": " + ae.Hint()
-		case errors.As(s.err, &ce):
-			reason = ce.Reason
-		}
+		reason := blobFailure(s.err)
 		fmt.Fprintf(&b, "\n- %s (created %s): %s", s.blob.ContentID, s.blob.ContentCreated, reason)
 	}
 	return b.String()

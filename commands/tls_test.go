@@ -84,7 +84,7 @@ func TestTLSVerifiedByDefault(t *testing.T) {
 }
 
 // TestTLSErrorNamesInsecure: the certificate error tells the user the fix:
-// the insecure ("Trust any certificate") parameter. PROTOCOL.md: "a message
+// the insecure ("Trust any certificate") parameter. docs/protocol.md: "a message
 // that says what failed and what to do".
 func TestTLSErrorNamesInsecure(t *testing.T) {
 	for _, realAuth := range []bool{false, true} {

@@ -27,7 +27,9 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/secops-go/ms-management-activity/internal/catalog"
 	"github.com/secops-go/ms-management-activity/internal/clock"
+	"github.com/secops-go/ms-management-activity/internal/httpclient"
 	"github.com/secops-go/ms-management-activity/internal/progress"
 )
 
@@ -47,8 +49,9 @@ const (
 	timeParamLayout = "2006-01-02T15:04:05"
 )
 
-// ContentTypes are the five content types of the API, canonically spelled.
-var ContentTypes = []string{"Audit.AzureActiveDirectory", "Audit.Exchange", "Audit.SharePoint", "Audit.General", "DLP.All"}
+// ContentTypes are the five content types of the API, canonically spelled
+// (catalog.ContentTypes).
+var ContentTypes = catalog.ContentTypes
 
 // CanonicalContentType returns the canonical spelling of a content type
 // given in any case, and false when s is not one of ContentTypes.
@@ -227,7 +230,7 @@ func (c *Client) do(ctx context.Context, cl *call, onOK func(*http.Response) err
 		if attempt > 1 {
 			c.stats.retries.Add(1)
 		}
-		wait, unauthorized, err := c.once(ctx, cl, onOK)
+		wait, unauthorized, err := c.once(httpclient.WithAttempt(ctx, attempt), cl, onOK)
 		if err == nil {
 			return nil
 		}
@@ -250,6 +253,7 @@ func (c *Client) do(ctx context.Context, cl *call, onOK func(*http.Response) err
 			continue
 		}
 		if !retryable(err) || attempt >= c.cfg.MaxAttempts {
+			c.cfg.Logger.Debug("not retrying", "op", cl.op, "attempt", attempt, "retryable", retryable(err), "max_attempts", c.cfg.MaxAttempts, "error", err.Error())
 			var ae *APIError
 			if errors.As(err, &ae) {
 				ae.Attempts = attempt

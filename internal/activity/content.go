@@ -9,8 +9,14 @@ import (
 	"time"
 )
 
-// MaxWindow is the longest time window one content listing may cover.
-const MaxWindow = 24 * time.Hour
+// The API's listing limits.
+const (
+	// MaxWindow is the longest time window one content listing may cover.
+	MaxWindow = 24 * time.Hour
+	// Retention is how far back a listing may start: content is kept for
+	// 7 days.
+	Retention = 7 * 24 * time.Hour
+)
 
 // maxPages guards against a server that pages forever with new URIs.
 const maxPages = 10000

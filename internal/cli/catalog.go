@@ -28,6 +28,7 @@ var examples = map[string]string{
 	commands.CmdStopSubscription:  "ms-management-activity stop-subscription content_type=DLP.All --params params.yml",
 	commands.CmdListSubscriptions: "ms-management-activity list-subscriptions --params params.yml",
 	commands.CmdListContent:       "ms-management-activity list-content content_type=Audit.Exchange record_types_filter=ExchangeAdmin limit=20 --params params.yml",
+	commands.CmdSearchRecords:     "ms-management-activity search-records user_ids=alice@contoso.com start_time=2026-11-25T00:00:00 end_time=2026-11-28T00:00:00 --params params.yml",
 	commands.CmdGenerateLoginURL:  "ms-management-activity generate-login-url --params params.yml",
 	commands.CmdAuthReset:         "ms-management-activity auth-reset --params params.yml --state ./state",
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/internal/redact"
 	"github.com/secops-go/ms-management-activity/internal/spec"
+	"github.com/secops-go/ms-management-activity/internal/version"
 )
 
 // lockedBuffer is a bytes.Buffer safe for the progress bar's writes.
@@ -481,5 +483,20 @@ func TestTerminalRenderingOnlyOnATerminal(t *testing.T) {
 	}
 	if strings.Contains(tty.stdout, "|---|") || !strings.Contains(tty.stdout, "Audit.Exchange") {
 		t.Errorf("on a terminal tables are rendered: %q", tty.stdout)
+	}
+}
+
+// TestVersion: "version" and "--version" print the release, the commit and
+// the Go version from the binary's build information, on stdout, exit 0.
+func TestVersion(t *testing.T) {
+	want := version.Get().String()
+	for _, argv := range [][]string{{"version"}, {"--version"}} {
+		r := runCLI(t, nil, false, argv...)
+		if r.code != 0 || strings.TrimSpace(r.stdout) != want || r.stderr != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want %q", argv, r.code, r.stdout, r.stderr, want)
+		}
+		if !strings.Contains(r.stdout, version.Release) || !strings.Contains(r.stdout, runtime.Version()) {
+			t.Errorf("%v: %q lacks the release %s or the Go version %s", argv, r.stdout, version.Release, runtime.Version())
+		}
 	}
 }

@@ -51,6 +51,7 @@ Usage:
   ms-management-activity demo                 walk through every command on the built-in emulator
   ms-management-activity emulator [--addr 127.0.0.1:8443]
                                               serve the API emulator for your own tests
+  ms-management-activity version              version, commit and Go version of this build (also --version)
   ms-management-activity < envelope.json      engine mode: one JSON envelope on stdin, one JSON result on stdout
 
 Commands (long names work too, e.g. ms-management-activity-list-content):

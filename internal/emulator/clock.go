@@ -27,3 +27,23 @@ func (s *Server) dated(h http.Handler) http.Handler {
 		h.ServeHTTP(w, r)
 	})
 }
+
+// BreakBlob makes every download of the blob answer status (500, 403, …)
+// until HealBlob, as a blob that is broken on Microsoft's side would.
+// ClearFaults leaves it broken.
+func (s *Server) BreakBlob(contentID string, status int) { s.broken.Store(contentID, status) }
+
+// HealBlob makes a blob broken by BreakBlob download normally again.
+func (s *Server) HealBlob(contentID string) { s.broken.Delete(contentID) }
+
+func (s *Server) brokenBlob(id string) *response {
+	v, ok := s.broken.Load(id)
+	if !ok {
+		return nil
+	}
+	status := v.(int)
+	if status == http.StatusForbidden {
+		return afError(status, "AF10001", "The permission set ({0}) sent in the request does not include the expected permission.")
+	}
+	return afError(status, "AF50000", "An internal error occurred. Retry the request.")
+}

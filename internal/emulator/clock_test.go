@@ -41,3 +41,18 @@ func TestDateHeaderFollowsClockOffset(t *testing.T) {
 		t.Fatalf("Date behind = %q, want %q", got, want)
 	}
 }
+
+// TestBreakBlob: a broken blob answers its status until healed, whatever
+// ClearFaults does.
+func TestBreakBlob(t *testing.T) {
+	f := newFeedFixture(t)
+	f.s.Subscribe(feedTenantA, "Audit.General")
+	id := f.s.AddBlob(feedTenantA, "Audit.General", feedT0.Add(-time.Minute), feedRecord("r1", ""))
+	f.s.BreakBlob(id, http.StatusForbidden)
+	f.s.ClearFaults()
+	expectFeedAF(t, f.get("audit/"+id), http.StatusForbidden, "AF10001")
+	f.s.BreakBlob(id, http.StatusInternalServerError)
+	expectFeedAF(t, f.get("audit/"+id), http.StatusInternalServerError, "AF50000")
+	f.s.HealBlob(id)
+	expectFeedOK(t, f.get("audit/"+id))
+}

@@ -13,4 +13,5 @@ const (
 	CmdListContent       = "ms-management-activity-list-content"
 	CmdGenerateLoginURL  = "ms-management-activity-generate-login-url"
 	CmdAuthReset         = "ms-management-activity-auth-reset"
+	CmdSearchRecords     = "ms-management-activity-search-records"
 )

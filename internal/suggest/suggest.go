@@ -2,7 +2,10 @@
 // "did you mean" of error messages.
 package suggest
 
-import "strings"
+import (
+	"sort"
+	"strings"
+)
 
 // Closest returns the candidate nearest to s, case-insensitively (edit
 // distance at most a third of its length, at least 2; a candidate that s
@@ -46,4 +49,51 @@ func Distance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
+}
+
+// Nearest returns up to n candidates closest to s, for "did you mean"
+// messages: candidates containing s (at least 3 characters) first, then
+// those within an edit distance of about a third of s's length. normalize
+// (nil: none) is applied to s and to each candidate before comparing.
+func Nearest(s string, candidates []string, normalize func(string) string, n int) []string {
+	if normalize == nil {
+		normalize = func(s string) string { return s }
+	}
+	q := normalize(s)
+	if q == "" {
+		return nil
+	}
+	type cand struct {
+		name string
+		d    int
+	}
+	var cands []cand
+	limit := max(len(q)/3+1, 2)
+	for _, name := range candidates {
+		k := normalize(name)
+		d := Distance(q, k)
+		switch {
+		case strings.Contains(k, q) && len(q) >= 3:
+			cands = append(cands, cand{name, d - 100}) // substrings rank first
+		case d <= limit:
+			cands = append(cands, cand{name, d})
+		}
+	}
+	sort.SliceStable(cands, func(i, j int) bool {
+		if cands[i].d != cands[j].d {
+			return cands[i].d < cands[j].d
+		}
+		return cands[i].name < cands[j].name
+	})
+	var out []string
+	for _, c := range cands {
+		if len(out) == n {
+			break
+		}
+		if len(out) > 0 && out[len(out)-1] == c.name {
+			continue
+		}
+		out = append(out, c.name)
+	}
+	return out
 }
