@@ -48,8 +48,15 @@ func (c *Client) fetch(ctx context.Context, b Blob) ([]Record, error) {
 	return recs, nil
 }
 
+func mib(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
 func tooLarge(max int64) string {
-	return fmt.Sprintf("it is larger than the per-blob cap of %d MiB (raise the max_blob_mb parameter)", max>>20)
+	return fmt.Sprintf("it is larger than the per-blob cap of %s, counted in decoded bytes after any Content-Encoding (raise the max_blob_mb parameter)", mib(max))
 }
 
 // Download fetches blobs with the client's worker pool and calls fn once per
