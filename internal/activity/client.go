@@ -103,6 +103,8 @@ type Client struct {
 	limMu   sync.Mutex
 	gate    *gate
 	stats   counters
+	// maxPageBytes is MaxPageBytes (tests lower it).
+	maxPageBytes int64
 
 	tenantMu    sync.Mutex
 	tenantToken string
@@ -182,6 +184,8 @@ func New(cfg Config) (*Client, error) {
 		// so a fake clock makes throttling tests instant.
 		limiter: rate.NewLimiter(rate.Limit(float64(cfg.RequestsPerMinute)/60), cfg.RequestsPerMinute),
 		gate:    newGate(cfg.Concurrency),
+
+		maxPageBytes: MaxPageBytes,
 	}
 	return c, nil
 }

@@ -1,11 +1,14 @@
 package activity
 
 import (
+	"bufio"
 	"bytes"
 	"compress/flate"
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -122,5 +125,80 @@ func BenchmarkGzipBombBlob(b *testing.B) {
 			b.Fatalf("err = %v", err)
 		}
 	}
-	b.ReportMetric((processCPU() - cpu0).Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric((processCPU()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+}
+
+// listingPage writes a JSON listing page of n blobs with URIs on base.
+func listingPage(w io.Writer, base string, n int) {
+	bw := bufio.NewWriter(w)
+	bw.WriteString("[")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		fmt.Fprintf(bw, `{"contentType":"Audit.General","contentId":"20261128100000.%08d$20261128100000.%08d$audit_general$Audit_General$na0034","contentUri":"%s/api/v1.0/contoso/activity/feed/audit/%08d","contentCreated":"2026-11-28T10:00:00.000Z","contentExpiration":"2026-12-05T10:00:00.000Z"}`, i, i, base, i)
+	}
+	bw.WriteString("]")
+	bw.Flush()
+}
+
+// TestListingPageStreamed: one page of 100,000 blobs (29 MiB of JSON) is
+// decoded as a stream of descriptors, not refused by a cap on the page's
+// size ("unexpected end of JSON input" before).
+func TestListingPageStreamed(t *testing.T) {
+	var srv *hostile
+	srv = newHostile(t, func(w http.ResponseWriter, r *http.Request) { listingPage(w, srv.URL, 100_000) })
+	c := hostileClient(t, srv.URL, nil)
+	blobs, err := c.ListContent(context.Background(), "Audit.General", testNow.Add(-time.Hour), testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(blobs) != 100_000 || blobs[99_999].ContentURI != srv.URL+"/api/v1.0/contoso/activity/feed/audit/00099999" {
+		t.Fatalf("%d blobs, last %+v", len(blobs), blobs[len(blobs)-1])
+	}
+}
+
+// endless is a listing page that never ends.
+type endless struct{ off int }
+
+func (e *endless) Read(p []byte) (int, error) {
+	const item = `{"contentType":"Audit.General","contentId":"x","contentUri":"https://x/y","contentCreated":"2026-11-28T10:00:00Z"},`
+	n := 0
+	if e.off == 0 {
+		p[0] = '['
+		n, e.off = 1, 1
+	}
+	for n < len(p) {
+		k := copy(p[n:], item[(e.off-1)%len(item):])
+		n += k
+		e.off += k
+	}
+	return n, nil
+}
+
+// TestListingPageThatNeverEnds: the page cap stops a page without an end
+// with an error saying so; a page cut short is a truncated page.
+func TestListingPageThatNeverEnds(t *testing.T) {
+	srv := newHostile(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.Copy(w, &endless{})
+	})
+	c := hostileClient(t, srv.URL, nil)
+	c.maxPageBytes = 4 << 20
+	_, err := c.ListContent(context.Background(), "Audit.General", testNow.Add(-time.Hour), testNow)
+	if err == nil || !strings.Contains(err.Error(), "4 MiB") || !strings.Contains(err.Error(), "never ends") {
+		t.Fatalf("err = %v", err)
+	}
+
+	cut := newHostile(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`[{"contentType":"Audit.General","contentId":"a","contentUri":"https://x/a"},{"contentType":"Au`))
+	})
+	c = hostileClient(t, cut.URL, nil)
+	_, err = c.ListContent(context.Background(), "Audit.General", testNow.Add(-time.Hour), testNow)
+	if err == nil || !strings.Contains(err.Error(), "ended in the middle") || strings.Contains(err.Error(), "unexpected end of JSON input") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := cut.requests.Load(); n != 2 {
+		t.Errorf("%d requests: a truncated page is retried like a cut connection", n)
+	}
 }
