@@ -1,11 +1,13 @@
 // Command ms-management-activity is a Cortex XSOAR-style plugin executable for
 // the Office 365 Management Activity API. The engine runs it once per command
 // with one JSON envelope on stdin; it prints one JSON result on stdout and
-// exits 0 (ran), 1 (command failed) or 2 (unusable envelope). See PROTOCOL.md.
+// exits 0 (ran), 1 (command failed) or 2 (unusable envelope). See docs/protocol.md.
+// Given arguments, it is the command line for people (internal/cli).
 package main
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,16 +16,41 @@ import (
 	"strings"
 
 	"github.com/secops-go/ms-management-activity/commands"
+	"github.com/secops-go/ms-management-activity/internal/cli"
+	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/redact"
+	"github.com/secops-go/ms-management-activity/internal/spec"
 )
 
+// integrationYML is the integration's definition, the single source of the
+// command line's names, help text and argument checks.
+//
+//go:embed integration.yml
+var integrationYML []byte
+
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+	os.Exit(run(clock.Real{}, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
 }
 
-// run is main without the process: it returns the exit code.
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	level := getenv("MSMA_LOG_LEVEL")
+// run is main without the process: it returns the exit code. clk is the
+// clock of every deadline, retry and back-off (tests pass a fake one).
+func run(clk clock.Clock, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	level, rest := logLevelFlag(args, getenv("MSMA_LOG_LEVEL"))
+	secrets := &redact.Set{}
+	logger, err := secrets.Logger(stderr, level)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return commands.ExitBadEnvelope
+	}
+	if len(rest) > 0 {
+		return runHuman(clk, rest, stdout, stderr, getenv, level, secrets)
+	}
+	return runProtocol(clk, stdin, stdout, logger, secrets)
+}
+
+// logLevelFlag takes --log-level out of args (both modes accept it); the
+// environment's level applies without it.
+func logLevelFlag(args []string, level string) (string, []string) {
 	var rest []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -37,26 +64,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 			rest = append(rest, a)
 		}
 	}
-	secrets := &redact.Set{}
-	logger, err := newLogger(stderr, level, secrets)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return commands.ExitBadEnvelope
-	}
-	if len(rest) > 0 {
-		return runHuman(rest, stdout, stderr, getenv, level, secrets)
-	}
-	return runProtocol(stdin, stdout, logger, secrets)
+	return level, rest
 }
 
 // runProtocol is the engine's mode: envelope on stdin, result on stdout.
-func runProtocol(stdin io.Reader, stdout io.Writer, logger *slog.Logger, secrets *redact.Set) int {
+func runProtocol(clk clock.Clock, stdin io.Reader, stdout io.Writer, logger *slog.Logger, secrets *redact.Set) int {
 	envl, err := commands.ReadEnvelope(stdin)
 	if err != nil {
 		logger.Error("unusable envelope", "error", err)
 		return writeOutput(stdout, commands.ErrorOutput(err.Error()), commands.ExitBadEnvelope, logger)
 	}
-	out, code := commands.Run(context.Background(), envl, &commands.Deps{Logger: logger, Secrets: secrets})
+	out, code := commands.Run(context.Background(), envl, &commands.Deps{Clock: clk, Logger: logger, Secrets: secrets})
 	return writeOutput(stdout, out, code, logger)
 }
 
@@ -71,28 +89,14 @@ func writeOutput(w io.Writer, out *commands.Output, code int, logger *slog.Logge
 }
 
 // runHuman is the command line for people (help, demo, emulator, COMMAND
-// name=value ...); see cli.go.
-func runHuman(args []string, stdout, stderr io.Writer, getenv func(string) string, level string, secrets *redact.Set) int {
+// name=value ...), until it ends or is interrupted.
+func runHuman(clk clock.Clock, args []string, stdout, stderr io.Writer, getenv func(string) string, level string, secrets *redact.Set) int {
+	in, err := spec.Parse(integrationYML)
+	if err != nil {
+		fmt.Fprintf(stderr, "Error: the embedded integration.yml does not parse: %v\n", err)
+		return commands.ExitFailed
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	return newHuman(stdout, stderr, getenv, level, secrets).main(ctx, args)
-}
-
-// newLogger logs to w (stderr) through the redaction handler, so that no
-// secret registered in secrets is ever written.
-func newLogger(w io.Writer, level string, secrets *redact.Set) (*slog.Logger, error) {
-	var l slog.Level
-	switch strings.ToLower(strings.TrimSpace(level)) {
-	case "", "info":
-		l = slog.LevelInfo
-	case "debug":
-		l = slog.LevelDebug
-	case "warn", "warning":
-		l = slog.LevelWarn
-	case "error":
-		l = slog.LevelError
-	default:
-		return nil, fmt.Errorf("unknown log level %q: use debug, info, warn or error", level)
-	}
-	return slog.New(secrets.Handler(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))), nil
+	return cli.Run(ctx, args, cli.NewStreams(stdout, stderr), cli.Config{Spec: in, Getenv: getenv, LogLevel: level, Secrets: secrets, Clock: clk})
 }

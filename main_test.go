@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/secops-go/ms-management-activity/internal/clock"
 )
 
 // buildBinary builds the real executable once per test binary.
@@ -24,7 +26,7 @@ func buildBinary(t *testing.T) string {
 }
 
 // TestBinaryProtocol runs envelopes through the built binary: stdin in,
-// exactly one JSON result on stdout, the exit code of PROTOCOL.md, logs only
+// exactly one JSON result on stdout, the exit code of docs/protocol.md, logs only
 // on stderr.
 func TestBinaryProtocol(t *testing.T) {
 	bin := buildBinary(t)
@@ -85,13 +87,13 @@ func TestBinaryProtocol(t *testing.T) {
 
 func TestLogLevelFlag(t *testing.T) {
 	var out, errb bytes.Buffer
-	code := run([]string{"--log-level", "loud"}, strings.NewReader(`{"command":"nope"}`), &out, &errb, func(string) string { return "" })
+	code := run(clock.Real{}, []string{"--log-level", "loud"}, strings.NewReader(`{"command":"nope"}`), &out, &errb, func(string) string { return "" })
 	if code != 2 || !strings.Contains(errb.String(), "unknown log level") {
 		t.Errorf("code=%d stderr=%q", code, errb.String())
 	}
 	out.Reset()
 	errb.Reset()
-	code = run(nil, strings.NewReader(`x`), &out, &errb, func(k string) string {
+	code = run(clock.Real{}, nil, strings.NewReader(`x`), &out, &errb, func(k string) string {
 		if k == "MSMA_LOG_LEVEL" {
 			return "error"
 		}

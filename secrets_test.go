@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/emulator"
 )
 
@@ -229,6 +230,10 @@ func TestSecretHygiene(t *testing.T) {
 	}
 	flows := hygieneFlows(t, srv)
 	extra := []string{"WrongTypeSecret-4711-abcdef"}
+	// Every retry and back-off (24 "token endpoint down" runs retry the
+	// token endpoint with 1 s + 2 s waits) sleeps on this clock, not the
+	// wall clock.
+	fake := clock.NewFake(now)
 	var (
 		mu     sync.Mutex
 		tokens []string // every token seen in any integrationContext
@@ -263,7 +268,7 @@ func TestSecretHygiene(t *testing.T) {
 			raw, _ := json.Marshal(envl)
 			hc.setup(srv)
 			var stdout, stderr bytes.Buffer
-			code := run([]string{"--log-level", "debug"}, bytes.NewReader(raw), &stdout, &stderr, func(string) string { return "" })
+			code := run(fake, []string{"--log-level", "debug"}, bytes.NewReader(raw), &stdout, &stderr, func(string) string { return "" })
 			srv.ClearFaults()
 			srv.FailTokens(emulator.TokenOK)
 			runs++
@@ -290,6 +295,9 @@ func TestSecretHygiene(t *testing.T) {
 	}
 	if len(tokens) == 0 {
 		t.Fatal("no run stored a token: the harness never reached a token endpoint")
+	}
+	if fake.Slept() == 0 {
+		t.Error("no retry slept on the injected clock: the runs back off on another clock")
 	}
 	// Scan after all runs, so a token issued in a later run is also
 	// looked for in earlier output.

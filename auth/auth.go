@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/secops-go/ms-management-activity/internal/activity"
 	"github.com/secops-go/ms-management-activity/internal/clock"
+	"github.com/secops-go/ms-management-activity/internal/spec"
 	"github.com/secops-go/ms-management-activity/internal/state"
 	"github.com/secops-go/ms-management-activity/params"
 )
@@ -40,14 +42,12 @@ const Margin = 5 * time.Minute
 // Store keys. recordKey holds this package's state; the legacy keys are the
 // reference integration's, read once for migration and then removed.
 const (
-	recordKey           = "auth"
-	legacyAccessToken   = "access_token"
-	legacyValidUntil    = "valid_until"
-	legacyRefreshToken  = "current_refresh_token"
-	legacyNextRequest   = "next_request_time"
-	legacyDelayCounter  = "delay_request_counter"
-	cmdGenerateLoginURL = "ms-management-activity-generate-login-url"
-	cmdAuthReset        = "ms-management-activity-auth-reset"
+	recordKey          = "auth"
+	legacyAccessToken  = "access_token"
+	legacyValidUntil   = "valid_until"
+	legacyRefreshToken = "current_refresh_token"
+	legacyNextRequest  = "next_request_time"
+	legacyDelayCounter = "delay_request_counter"
 )
 
 // Flow names, stored in the record and shown in debug logs.
@@ -68,12 +68,12 @@ var (
 	errNoToken       = errors.New("Token or Tenant ID must be provided: it is the Token shown by the Cortex XSOAR application when you granted it access.")
 	errMalformedCode = errors.New(`Malformed auth_code parameter: Please copy the auth code from the redirected uri without any additional info and without the "session_state" query parameter.`)
 	errNoRedirectURI = errors.New("in the self_deployed authentication flow the Authorization code and the Application redirect URI cannot be empty.")
-	errNeedLogin     = errors.New("The Application redirect URI is set but the Authorization code is empty: run the ***" + cmdGenerateLoginURL + "*** command, sign in, and paste the code into the Authorization code parameter. To use the client credentials flow instead (an application permission), leave the Application redirect URI empty.")
+	errNeedLogin     = errors.New("The Application redirect URI is set but the Authorization code is empty: run the ***" + spec.CmdGenerateLoginURL + "*** command, sign in, and paste the code into the Authorization code parameter. To use the client credentials flow instead (an application permission), leave the Application redirect URI empty.")
 )
 
 // resetHint is appended, as the reference does, when the identity provider's
 // error codes mean the stored grant is no longer usable.
-const resetHint = "\nYou can run the ***" + cmdAuthReset + "*** command to reset the authentication process."
+const resetHint = "\nYou can run the ***" + spec.CmdAuthReset + "*** command to reset the authentication process."
 
 // resetCodes are the Entra ID error codes that call for resetHint (expired
 // or redeemed code, revoked or expired refresh token, ...).
@@ -155,6 +155,30 @@ type record struct {
 	// NextRequest and Failures are the oproxy back-off.
 	NextRequest int64 `json:"next_request_time,omitempty"`
 	Failures    int   `json:"failures,omitempty"`
+}
+
+// validAt reports whether a token expiring at expiresOn (Unix seconds, on our
+// clock) may still be handed out at now, Margin included. It is the one
+// expiry check of every flow and of the migration of the reference's cache.
+func validAt(expiresOn int64, now time.Time) bool {
+	return expiresOn > 0 && now.Add(Margin).Unix() < expiresOn
+}
+
+// cachedAccess returns the stored access token while it is fresh (the flows
+// that keep the token in the record themselves: managed identity, oproxy).
+// A stored token that is not a JWT with a tenant (tid) claim cannot have
+// come from Entra ID and would fail every API call without a new token
+// ever being asked for: it is discarded with a warning.
+func (r *record) cachedAccess(now time.Time, log *slog.Logger) (string, bool) {
+	if r.AccessToken == "" || !validAt(r.ExpiresOn, now) {
+		return "", false
+	}
+	if _, ok := activity.TenantFromToken(r.AccessToken); !ok {
+		log.Warn("the access token stored in the integration context has no tenant (tid) claim, so it cannot be used; discarding it and requesting a new one")
+		r.AccessToken, r.ExpiresOn = "", 0
+		return "", false
+	}
+	return r.AccessToken, true
 }
 
 // loadRecord returns the stored record if it belongs to this configuration,

@@ -22,7 +22,7 @@ const (
 	DefaultResource      = "https://manage.office.com"
 )
 
-// clouds maps the API hosts of api-facts.md §A.1 to their login host.
+// clouds maps the API hosts to their login host (docs/api-facts.md, Clouds).
 // GCC keeps the commercial login host; its audience follows its API host,
 // as most peers do (the resource_url override covers the disputed cases).
 var clouds = map[string]Cloud{

@@ -15,6 +15,8 @@ import (
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
+
+	"github.com/secops-go/ms-management-activity/internal/spec"
 )
 
 // confidentialSource is the self-deployed application: client credentials
@@ -140,7 +142,7 @@ func (s *confidentialSource) Token(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.cfg.Clock.Now()
-	fresh := !s.invalid && s.rec.ExpiresOn > 0 && now.Add(Margin).Unix() < s.rec.ExpiresOn
+	fresh := !s.invalid && validAt(s.rec.ExpiresOn, now)
 	if fresh && s.memo != "" {
 		// Parallel downloads ask for every request: skip MSAL's cache
 		// round trip (a JSON decode of the blob) while the token is fresh.
@@ -157,8 +159,9 @@ func (s *confidentialSource) Token(ctx context.Context) (string, error) {
 	// a dropped connection) usually heals in seconds; an auth code is
 	// never re-sent, since a redeemed code cannot be redeemed again.
 	for attempt := 1; attempt < tokenAttempts && isTransient(err) && !s.redeeming(); attempt++ {
-		s.cfg.Logger.Debug("token request failed, retrying", "flow", s.flow, "attempt", attempt, "error", err)
-		if s.cfg.Clock.Sleep(ctx, time.Duration(attempt)*time.Second) != nil {
+		wait := time.Duration(attempt) * time.Second
+		s.cfg.Logger.Debug("token request failed, retrying", "flow", s.flow, "attempt", attempt, "wait", wait, "error", err)
+		if s.cfg.Clock.Sleep(ctx, wait) != nil {
 			break
 		}
 		res, err = s.acquire(ctx)
@@ -212,7 +215,7 @@ func (s *confidentialSource) acquire(ctx context.Context) (confidential.AuthResu
 	}
 	acct, err := s.client.Account(ctx, s.rec.Account)
 	if err != nil || acct.HomeAccountID == "" {
-		return confidential.AuthResult{}, errors.New("The signed-in account is no longer in the token cache: run the ***" + cmdGenerateLoginURL + "*** command, sign in again, and paste the new code into the Authorization code parameter." + resetHint)
+		return confidential.AuthResult{}, errors.New("The signed-in account is no longer in the token cache: run the ***" + spec.CmdGenerateLoginURL + "*** command, sign in again, and paste the new code into the Authorization code parameter." + resetHint)
 	}
 	res, err := s.client.AcquireTokenSilent(ctx, s.scopes, confidential.WithSilentAccount(acct))
 	if err == nil && res.Account.HomeAccountID != "" {

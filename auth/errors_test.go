@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/auth"
+	"github.com/secops-go/ms-management-activity/internal/activity"
 	"github.com/secops-go/ms-management-activity/internal/emulator"
 )
 
@@ -236,7 +236,7 @@ func TestConfigChangeInvalidatesCache(t *testing.T) {
 		if h.srv.Count("token") != before+1 {
 			t.Fatalf("change %d: stored token reused", i)
 		}
-		if tid, _ := auth.TenantFromToken(tok); tid != q["credentials_refresh_token"].(map[string]any)["password"] {
+		if tid, _ := activity.TenantFromToken(tok); tid != q["credentials_refresh_token"].(map[string]any)["password"] {
 			t.Fatalf("change %d: token of tenant %q", i, tid)
 		}
 	}

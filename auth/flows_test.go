@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/secops-go/ms-management-activity/auth"
+	"github.com/secops-go/ms-management-activity/internal/activity"
 )
 
 // checkCacheLifecycle runs the behaviour every flow shares: first run asks
@@ -17,7 +18,7 @@ func checkCacheLifecycle(t *testing.T, h *harness, p map[string]any, counter str
 	t.Helper()
 	ts := h.mustSource(p)
 	tok1 := h.token(ts)
-	if tid, ok := auth.TenantFromToken(tok1); !ok || tid != "tenant-1" {
+	if tid, ok := activity.TenantFromToken(tok1); !ok || tid != "tenant-1" {
 		t.Fatalf("tid = %q, %v", tid, ok)
 	}
 	if got := h.srv.Count(counter); got != 1 {

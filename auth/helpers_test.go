@@ -1,11 +1,9 @@
 package auth_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +11,7 @@ import (
 	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/internal/state"
+	"github.com/secops-go/ms-management-activity/internal/testutil"
 	"github.com/secops-go/ms-management-activity/params"
 )
 
@@ -23,7 +22,7 @@ type harness struct {
 	srv   *emulator.Server
 	clk   *clock.Fake
 	ctx   map[string]any // what the engine stored after the last run
-	logs  *syncBuffer
+	logs  *testutil.SyncBuffer
 	store *state.Store // the last run's store
 }
 
@@ -32,7 +31,7 @@ func newHarness(t *testing.T) *harness {
 	clk := clock.NewFake(time.Now().Truncate(time.Second))
 	srv := emulator.NewTLSServer(emulator.WithClock(clk))
 	t.Cleanup(srv.Close)
-	return &harness{t: t, srv: srv, clk: clk, ctx: map[string]any{}, logs: &syncBuffer{}}
+	return &harness{t: t, srv: srv, clk: clk, ctx: map[string]any{}, logs: &testutil.SyncBuffer{}}
 }
 
 // source starts a "process": decodes params, wraps the persisted context and
@@ -110,23 +109,6 @@ func clone(m map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // mustSourceWithClock is sourceWithClock that fails the test on error.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/secops-go/ms-management-activity/internal/emulator"
+	"github.com/secops-go/ms-management-activity/internal/testutil"
 )
 
 // leakFinder knows the secret values of a test and finds any of their
@@ -204,7 +205,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	}
 
 	// The finder itself is not blind: a deliberately logged secret is caught.
-	var buf syncBuffer
+	var buf testutil.SyncBuffer
 	slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})).Debug("oops", "client_secret", secret)
 	if leaks.find(buf.String()) == "" {
 		t.Fatal("leak finder missed a deliberately logged secret")

@@ -49,9 +49,9 @@ func (s *managedSource) Token(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.cfg.Clock.Now()
-	if !s.invalid && s.rec.AccessToken != "" && now.Add(Margin).Unix() < s.rec.ExpiresOn {
+	if tok, ok := s.rec.cachedAccess(now, s.cfg.Logger); ok && !s.invalid {
 		saveRecord(s.cfg.Store, s.rec) // a no-op unless just migrated
-		return s.rec.AccessToken, nil
+		return tok, nil
 	}
 	// WithClaims only makes MSAL bypass its in-process cache here (v1.10.1
 	// sends no claims to the managed identity endpoints): we come here when

@@ -40,7 +40,7 @@ func legacyTokens(s *state.Store) (access string, validUntil int64, refresh stri
 // valid with our margin (the reference's valid_until already has its own 5 s).
 func migratedAccess(s *state.Store, now time.Time) (string, int64) {
 	access, validUntil, _ := legacyTokens(s)
-	if access == "" || now.Add(Margin).Unix() >= validUntil {
+	if access == "" || !validAt(validUntil, now) {
 		return "", 0
 	}
 	return access, validUntil

@@ -30,6 +30,9 @@ const oproxyAppName = "ms-management-api"
 // reference's "moderate retry mechanism" does.
 const maxBackoffExponent = 6
 
+// maxBackoff is the longest broker back-off (2^maxBackoffExponent s).
+const maxBackoff = (1 << maxBackoffExponent) * time.Second
+
 // oproxySource is the Cortex XSOAR application: a broker holds the app
 // registration and trades our encrypted refresh token for an access token.
 // MSAL cannot do this, so it is a small HTTP client.
@@ -93,12 +96,18 @@ func (s *oproxySource) Token(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.cfg.Clock.Now()
-	if !s.invalid && s.rec.AccessToken != "" && now.Add(Margin).Unix() < s.rec.ExpiresOn {
+	if tok, ok := s.rec.cachedAccess(now, s.cfg.Logger); ok && !s.invalid {
 		saveRecord(s.cfg.Store, s.rec) // a no-op unless just migrated
-		return s.rec.AccessToken, nil
+		return tok, nil
+	}
+	if limit := now.Add(maxBackoff).Unix(); s.rec.NextRequest > limit {
+		// No back-off of ours waits that long: the value was written by
+		// something else, or before the host clock was stepped back.
+		s.cfg.Logger.Warn("the stored token broker back-off is further away than the longest back-off; discarding it", "next_request_time", time.Unix(s.rec.NextRequest, 0).UTC().Format(time.RFC3339), "max_backoff", maxBackoff)
+		s.rec.NextRequest, s.rec.Failures = 0, 0
 	}
 	if s.rec.NextRequest > now.Unix() {
-		return "", fmt.Errorf("The request will be delayed until %s: the token broker failed recently, and it is retried with an exponential back-off.",
+		return "", fmt.Errorf("The request will be delayed until %s: the token broker failed recently, and it is retried with an exponential back-off. If this persists, run ms-management-activity-auth-reset.",
 			time.Unix(s.rec.NextRequest, 0).UTC().Format(time.RFC3339))
 	}
 	tok, err := s.obtain(ctx, now)

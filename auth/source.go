@@ -10,17 +10,10 @@ import "context"
 // Token returns a valid access token, from the cache when it is still fresh.
 // Invalidate discards the cached access token, so that the next Token call
 // asks the identity provider for a new one (used once after an HTTP 401).
+//
+// It is the same method set as activity.TokenSource, which the API client
+// declares for itself so that it does not depend on this package.
 type TokenSource interface {
 	Token(ctx context.Context) (string, error)
 	Invalidate()
 }
-
-// StaticToken is a TokenSource that always returns the same token. Tests and
-// the emulator use it.
-type StaticToken string
-
-// Token returns the static token.
-func (s StaticToken) Token(context.Context) (string, error) { return string(s), nil }
-
-// Invalidate does nothing.
-func (StaticToken) Invalidate() {}

@@ -1,55 +1,65 @@
+// Package commands maps each command name to its handler and runs one
+// envelope through it. A handler gets everything it needs through one *Env
+// value and returns a *Result or an error.
+//
+// Reading order: envelope.go (what comes in and goes out, the exit codes),
+// dispatch.go (Run: the handler table, params, the Env, the API client),
+// args.go (every command argument, read and checked), then one file per
+// command: listcontent.go, searchrecords.go, fetch.go, subscriptions.go,
+// testmodule.go, login.go, authreset.go. output.go streams the result.
 package commands
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/secops-go/ms-management-activity/auth"
 	xcontext "github.com/secops-go/ms-management-activity/context"
 	"github.com/secops-go/ms-management-activity/internal/activity"
 	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/httpclient"
+	"github.com/secops-go/ms-management-activity/internal/progress"
 	"github.com/secops-go/ms-management-activity/internal/redact"
+	"github.com/secops-go/ms-management-activity/internal/spec"
 	"github.com/secops-go/ms-management-activity/internal/state"
 	"github.com/secops-go/ms-management-activity/params"
 )
 
-// MaxEnvelopeBytes is the largest envelope accepted (PROTOCOL.md).
-const MaxEnvelopeBytes = 64 << 20
-
-// Exit codes (PROTOCOL.md).
+// Command names (their one source is internal/spec, which auth's messages
+// use too).
 const (
-	ExitOK          = 0
-	ExitFailed      = 1
-	ExitBadEnvelope = 2
+	CmdTestModule        = spec.CmdTestModule
+	CmdFetchIncidents    = spec.CmdFetchIncidents
+	CmdStartSubscription = spec.CmdStartSubscription
+	CmdStopSubscription  = spec.CmdStopSubscription
+	CmdListSubscriptions = spec.CmdListSubscriptions
+	CmdListContent       = spec.CmdListContent
+	CmdGenerateLoginURL  = spec.CmdGenerateLoginURL
+	CmdAuthReset         = spec.CmdAuthReset
+	CmdSearchRecords     = spec.CmdSearchRecords
 )
 
-// Envelope is the JSON object the engine writes on stdin.
-type Envelope struct {
-	Command            string          `json:"command"`
-	Params             map[string]any  `json:"params"`
-	Args               map[string]any  `json:"args"`
-	LastRun            json.RawMessage `json:"lastRun"`
-	IntegrationContext map[string]any  `json:"integrationContext"`
-}
-
-// Output is the JSON object written on stdout.
-type Output struct {
-	Results   []xcontext.Entry `json:"results"`
-	Incidents *[]Incident      `json:"incidents,omitempty"`
-	LastRun   any              `json:"lastRun,omitempty"`
-	// omitzero, not omitempty: a nil map (unchanged) is left out, but the
-	// empty map of auth-reset must be written as {} so the engine clears
-	// what it stored (PROTOCOL.md).
-	IntegrationContext map[string]any `json:"integrationContext,omitzero"`
+// Registry maps every command name to its handler. It returns a new map each
+// time, so callers may modify it (tests swap handlers).
+func Registry() map[string]Handler {
+	return map[string]Handler{
+		CmdTestModule:        testModule,
+		CmdFetchIncidents:    fetchIncidents,
+		CmdStartSubscription: startSubscription,
+		CmdStopSubscription:  stopSubscription,
+		CmdListSubscriptions: listSubscriptions,
+		CmdListContent:       listContent,
+		CmdGenerateLoginURL:  generateLoginURL,
+		CmdAuthReset:         authReset,
+		CmdSearchRecords:     searchRecords,
+	}
 }
 
 // Deps are the dependencies injected into every command. Zero fields get
@@ -61,7 +71,7 @@ type Deps struct {
 	// httpclient.New with the params' timeout, insecure and proxy.
 	HTTPClient func(p *params.Params) *http.Client
 	// TokenSource builds the token source of the configured flow.
-	TokenSource func(ctx context.Context, env *Env) (auth.TokenSource, error)
+	TokenSource func(ctx context.Context, env *Env) (activity.TokenSource, error)
 	// Progress is where progress for people goes (nil: none).
 	Progress io.Writer
 	// Secrets collects the run's secret values (params, then tokens as they
@@ -101,69 +111,6 @@ func (d *Deps) withDefaults() *Deps {
 	return &out
 }
 
-// EnvelopeError is an unusable envelope (exit 2).
-type EnvelopeError struct{ Msg string }
-
-func (e *EnvelopeError) Error() string { return e.Msg }
-
-// ReadEnvelope reads and decodes one envelope, refusing more than
-// MaxEnvelopeBytes, non-JSON, non-objects and a missing command.
-func ReadEnvelope(r io.Reader) (*Envelope, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxEnvelopeBytes+1))
-	if err != nil {
-		return nil, &EnvelopeError{fmt.Sprintf("Could not read the envelope from standard input: %v", err)}
-	}
-	if len(data) > MaxEnvelopeBytes {
-		return nil, &EnvelopeError{fmt.Sprintf("The envelope is larger than %d MiB; refusing to read it.", MaxEnvelopeBytes>>20)}
-	}
-	return DecodeEnvelope(data)
-}
-
-// DecodeEnvelope decodes an envelope already in memory.
-func DecodeEnvelope(data []byte) (*Envelope, error) {
-	trimmed := bytes.TrimSpace(data)
-	if len(trimmed) == 0 {
-		return nil, &EnvelopeError{"The envelope is empty: expected one JSON object on standard input, e.g. {\"command\": \"test-module\", \"params\": {...}}."}
-	}
-	if !json.Valid(trimmed) {
-		return nil, &EnvelopeError{"The envelope is not valid JSON: expected one JSON object on standard input, e.g. {\"command\": \"test-module\", \"params\": {...}}."}
-	}
-	if trimmed[0] != '{' {
-		return nil, &EnvelopeError{"The envelope must be a JSON object with a \"command\" field, e.g. {\"command\": \"test-module\", \"params\": {...}}."}
-	}
-	var env Envelope
-	if err := json.Unmarshal(trimmed, &env); err != nil {
-		return nil, &EnvelopeError{fmt.Sprintf("The envelope has a field of the wrong type: %s.", describeJSONError(err))}
-	}
-	if env.Command == "" {
-		return nil, &EnvelopeError{"The envelope has no \"command\" field: say which command to run, e.g. \"test-module\"."}
-	}
-	if len(env.LastRun) > 0 && !bytes.Equal(bytes.TrimSpace(env.LastRun), []byte("null")) && bytes.TrimSpace(env.LastRun)[0] != '{' {
-		return nil, &EnvelopeError{"The envelope's \"lastRun\" must be a JSON object."}
-	}
-	return &env, nil
-}
-
-func describeJSONError(err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return fmt.Sprintf("%q must be a JSON %s, not %s", te.Field, expectedKind(te.Field), te.Value)
-	}
-	return "it does not match the expected shape"
-}
-
-func expectedKind(field string) string {
-	if field == "command" {
-		return "string"
-	}
-	return "object"
-}
-
-// ErrorOutput is the result holding one error entry.
-func ErrorOutput(msg string) *Output {
-	return &Output{Results: []xcontext.Entry{xcontext.Error(msg)}}
-}
-
 // Run dispatches a decoded envelope and returns the output and exit code. It
 // never panics: a panic in a handler becomes an error entry (exit 1).
 func Run(ctx context.Context, envl *Envelope, deps *Deps) (out *Output, code int) {
@@ -181,6 +128,12 @@ func Run(ctx context.Context, envl *Envelope, deps *Deps) (out *Output, code int
 		}
 		return ErrorOutput(d.Secrets.String(msg)), ExitFailed
 	}
+	logger := d.Logger.With("command", envl.Command)
+	var httpStats httpclient.Stats
+	started := time.Now()
+	// Deferred before the recovery below, so it runs after it and sees a
+	// panic's exit code.
+	defer func() { logSummary(logger, code, time.Since(started), httpStats.Snapshot(), out) }()
 	defer func() {
 		if r := recover(); r != nil {
 			d.Logger.Error("command panicked", "command", envl.Command, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
@@ -200,8 +153,8 @@ func Run(ctx context.Context, envl *Envelope, deps *Deps) (out *Output, code int
 		LastRun:  envl.LastRun,
 		Context:  state.New(envl.IntegrationContext),
 		Clock:    d.Clock,
-		Logger:   d.Logger.With("command", envl.Command),
-		HTTP:     d.HTTPClient(p),
+		Logger:   logger,
+		HTTP:     httpclient.WithLogging(d.HTTPClient(p), logger, &httpStats),
 		Progress: d.Progress,
 		Secrets:  d.Secrets,
 		deps:     d,
@@ -235,6 +188,22 @@ func Run(ctx context.Context, envl *Envelope, deps *Deps) (out *Output, code int
 		out.IntegrationContext = env.Context.Map()
 	}
 	return out, ExitOK
+}
+
+// logSummary writes the command's one info line: how it ended, how long
+// it took (wall time, to read, not to decide on) and what it sent.
+func logSummary(logger *slog.Logger, code int, took time.Duration, hs httpclient.StatsSnapshot, out *Output) {
+	attrs := []slog.Attr{
+		slog.Int("exit", code), slog.Duration("duration", took.Round(time.Millisecond)),
+		slog.Int64("http_requests", hs.Requests), slog.Int64("http_failed", hs.Failed), slog.Int64("bytes_received", hs.Bytes),
+	}
+	if out != nil {
+		attrs = append(attrs, slog.Int("entries", len(out.Results)))
+		if out.Incidents != nil {
+			attrs = append(attrs, slog.Int("incidents", len(*out.Incidents)))
+		}
+	}
+	logger.LogAttrs(context.Background(), slog.LevelInfo, "command finished", attrs...)
 }
 
 // secretParams are the parameters whose values are secrets whatever their
@@ -290,4 +259,126 @@ func hint(err error) string {
 			"(\"Trust any certificate (not secure)\")."
 	}
 	return ""
+}
+
+// Env is what a handler works with: the decoded envelope and the injected
+// dependencies.
+type Env struct {
+	Command string
+	// Params is the validated instance configuration (never nil in a handler;
+	// a params error fails the command before the handler runs).
+	Params *params.Params
+	// Args are the command's arguments.
+	Args *Args
+	// LastRun is the previous fetch-incidents lastRun, raw (fetch only).
+	LastRun json.RawMessage
+	// Context is the instance's integrationContext for this run.
+	Context *state.Store
+
+	Clock  clock.Clock
+	Logger *slog.Logger
+	// HTTP is the client for every outbound call, built from params.
+	HTTP *http.Client
+	// Progress receives progress output for people; nil when stderr is not a
+	// terminal (the engine), so handlers must check.
+	Progress io.Writer
+	// Secrets is the run's redaction set: add every token obtained, so logs
+	// and errors never show it.
+	Secrets *redact.Set
+
+	deps *Deps
+}
+
+// Tokens returns the token source of the configured auth flow.
+func (e *Env) Tokens(ctx context.Context) (activity.TokenSource, error) {
+	if e.deps.TokenSource == nil {
+		return nil, fmt.Errorf("no authentication flow is available")
+	}
+	ts, err := e.deps.TokenSource(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	return &redactingSource{ts, e.Secrets}, nil
+}
+
+// redactingSource registers every token it hands out with the run's secret
+// set, so no log line or error message can show it.
+type redactingSource struct {
+	activity.TokenSource
+	secrets interface{ Add(...string) }
+}
+
+func (r *redactingSource) Token(ctx context.Context) (string, error) {
+	tok, err := r.TokenSource.Token(ctx)
+	if tok != "" {
+		r.secrets.Add(tok)
+	}
+	return tok, err
+}
+
+// Result is what a handler returns.
+type Result struct {
+	Entries []xcontext.Entry
+	// Incidents and LastRun are set by fetch-incidents only.
+	Incidents []Incident
+	LastRun   any
+}
+
+// Handler runs one command.
+type Handler func(ctx context.Context, env *Env) (*Result, error)
+
+// newActivityClient builds the API client from the run's params and
+// dependencies. timeout > 0 overrides the timeout parameter for every
+// request of this run (the list-content timeout argument).
+func newActivityClient(ctx context.Context, env *Env, timeout time.Duration) (*activity.Client, error) {
+	ts, err := env.Tokens(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("authentication is not configured correctly: %w", err)
+	}
+	p := env.Params
+	hc := env.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	if timeout > 0 && timeout != hc.Timeout {
+		c := *hc
+		c.Timeout = timeout
+		hc = &c
+	}
+	tenant := ""
+	if p.SelfDeployed {
+		// In self-deployed mode "Token or Tenant ID" is the tenant ID; it is
+		// used only when the token carries no tid claim.
+		tenant = p.TokenOrTenant
+	}
+	return activity.New(activity.Config{
+		BaseURL:             p.BaseURL.String(),
+		Tenant:              tenant,
+		PublisherIdentifier: p.PublisherIdentifier,
+		HTTP:                hc,
+		Tokens:              ts,
+		Clock:               env.Clock,
+		Logger:              env.Logger,
+		Concurrency:         p.DownloadConcurrency,
+		MaxBlobBytes:        p.MaxBlobBytes,
+		RequestsPerMinute:   p.RequestsPerMinute,
+		Progress:            progress.From(env.Progress),
+	})
+}
+
+// defaultTokenSource is the production token source factory: the flow the
+// params select, with its cache in the run's integrationContext and every
+// request through the run's HTTP client.
+func defaultTokenSource(ctx context.Context, env *Env) (activity.TokenSource, error) {
+	cfg := auth.Config{
+		Params: env.Params,
+		Store:  env.Context,
+		HTTP:   env.HTTP,
+		Clock:  env.Clock,
+		Logger: env.Logger,
+	}
+	if env.Secrets != nil {
+		cfg.Secrets = env.Secrets
+	}
+	return auth.New(ctx, cfg)
 }

@@ -32,7 +32,9 @@ func fetchIncidents(ctx context.Context, env *Env) (*Result, error) {
 	}
 	filter, err := activity.ParseFilter(p.RecordTypesFilter, p.WorkloadsFilter, p.OperationsFilter)
 	if err != nil {
-		return nil, err
+		// Before any request: a filter that could match nothing would
+		// move the cursor past records it never delivered.
+		return nil, fmt.Errorf("%s. Fix the parameter; nothing was fetched and the next run starts from the same position.", sentence(err))
 	}
 	prev, err := fetch.Decode(env.LastRun)
 	if err != nil {
@@ -48,7 +50,18 @@ func fetchIncidents(ctx context.Context, env *Env) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	server := c.ServerClock()
+	if _, ok := server.Offset(); !ok {
+		// Windows, the 7-day limit and the cursor are the API's times:
+		// learn its clock before planning them (one cheap request). When
+		// it fails, the listings that follow say why, and each answer
+		// updates the clock.
+		if _, err := c.ListSubscriptions(ctx); err != nil {
+			env.Logger.Debug("reading the API's clock failed; listings will", "error", err)
+		}
+	}
 	out := fetch.Run(ctx, c, prev, fetch.Options{
+		Server:       server,
 		Now:          env.Clock.Now(),
 		ContentTypes: cts,
 		Overlap:      overlap,
@@ -58,7 +71,7 @@ func fetchIncidents(ctx context.Context, env *Env) (*Result, error) {
 		Logger:       env.Logger,
 		ReadAhead:    p.DownloadConcurrency,
 	})
-	if out.Err != nil && len(out.Items) == 0 && !out.Unreadable {
+	if out.Err != nil && len(out.Items) == 0 {
 		// Nothing delivered: fail, so the engine shows the error and keeps
 		// the previous lastRun; the next run starts from the same position.
 		return nil, fmt.Errorf("%v (nothing was lost: the next run starts from the same position)", out.Err)

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -25,6 +24,7 @@ import (
 	xcontext "github.com/secops-go/ms-management-activity/context"
 	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/redact"
+	"github.com/secops-go/ms-management-activity/internal/testutil"
 	"github.com/secops-go/ms-management-activity/params"
 )
 
@@ -155,7 +155,7 @@ func runEnvelopeCtx(t testing.TB, ctx context.Context, raw []byte, deps *Deps) r
 	if d.Secrets == nil {
 		d.Secrets = &redact.Set{}
 	}
-	var logBuf syncBuffer
+	var logBuf testutil.SyncBuffer
 	if d.Logger == nil {
 		d.Logger = slog.New(d.Secrets.Handler(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	}
@@ -194,25 +194,6 @@ func runEnvelopeCtx(t testing.TB, ctx context.Context, raw []byte, deps *Deps) r
 // watchdogKey is the context key of a run's wall-time limit (default 30 s).
 type watchdogKey struct{}
 
-// syncBuffer is a bytes.Buffer safe for concurrent writes (parallel
-// downloads log).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // decodedResult is stdout decoded loosely, for the invariant checks.
 type decodedResult struct {
 	Results []struct {
@@ -225,7 +206,7 @@ type decodedResult struct {
 	LastRun   json.RawMessage    `json:"lastRun"`
 }
 
-// checkProtocol checks what PROTOCOL.md promises of every run: one JSON
+// checkProtocol checks what docs/protocol.md promises of every run: one JSON
 // value on stdout with a results list, exit 0/1/2, one error entry (Type 4,
 // text) on exit 1 and 2, no lastRun on a failed fetch, no Go stack trace, no
 // recovered panic, and no form of any of secrets in stdout or the log.
@@ -487,17 +468,6 @@ func FuzzDispatch(f *testing.F) {
 			}
 		}
 	})
-}
-
-func secretValue(v any) string {
-	switch t := v.(type) {
-	case string:
-		return t
-	case map[string]any:
-		s, _ := t["password"].(string)
-		return s
-	}
-	return fmt.Sprint(v)
 }
 
 // TestEnvelopeCap checks the 64 MiB envelope cap and its message, and that a

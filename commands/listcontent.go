@@ -6,11 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	xcontext "github.com/secops-go/ms-management-activity/context"
 	"github.com/secops-go/ms-management-activity/internal/activity"
-	"github.com/secops-go/ms-management-activity/params"
 )
 
 // contentRecordFields maps the record fields to the ContentRecord context
@@ -47,35 +48,25 @@ var contentTableFields = []struct {
 
 var errLimitReached = errors.New("limit reached")
 
+// listContentDeadline bounds one list-content run, so it never hangs even
+// when every request is slow but within its own timeout; it grows with a
+// large timeout argument.
+const listContentDeadline = 5 * time.Minute
+
 // listContent is ms-management-activity-list-content.
 func listContent(ctx context.Context, env *Env) (*Result, error) {
-	ct, err := contentTypeArg(env)
+	a, err := listContentArgs(env)
 	if err != nil {
 		return nil, err
 	}
-	start, end, err := timeRangeArgs(env, env.Clock.Now())
-	if err != nil {
-		return nil, err
-	}
-	filter, err := activity.ParseFilter(env.Args.String("record_types_filter"), env.Args.String("workloads_filter"), env.Args.String("operations_filter"))
-	if err != nil {
-		return nil, err
-	}
-	limit, err := params.PositiveInt("limit", env.Args.String("limit"), MaxListLimit, MaxListLimit, "1000")
-	if err != nil {
-		return nil, argError(err)
-	}
-	timeout, err := timeoutArg(env)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, max(listContentDeadline, 4*timeout))
+	ct, filter, limit := a.contentType, a.filter, a.limit
+	ctx, cancel := context.WithTimeout(ctx, max(listContentDeadline, 4*a.timeout))
 	defer cancel()
-	c, err := newActivityClient(ctx, env, timeout)
+	c, err := newActivityClient(ctx, env, a.timeout)
 	if err != nil {
 		return nil, err
 	}
-	blobs, err := c.ListContent(ctx, ct, start, end)
+	blobs, err := c.ListContent(ctx, ct, a.start, a.end)
 	if err != nil {
 		return nil, err
 	}
@@ -125,14 +116,13 @@ func listContent(ctx context.Context, env *Env) (*Result, error) {
 // context list and the markdown table; nothing else of a record is kept
 // after its blob.
 type contentOutput struct {
-	raw     []json.RawMessage // the records' own Raw: no copy
-	ctx     []json.RawMessage // each a slice of arena
-	arena   []byte
-	hr      strings.Builder
-	title   string
-	count   int
-	cut     bool
-	scratch []byte
+	raw   []json.RawMessage // the records' own Raw: no copy
+	ctx   []json.RawMessage // each a slice of arena
+	arena []byte
+	hr    strings.Builder
+	title string
+	count int
+	cut   bool
 }
 
 func newContentOutput(title string) *contentOutput {
@@ -151,23 +141,7 @@ func (o *contentOutput) add(r *activity.Record) {
 		o.arena = make([]byte, 0, 256<<10)
 	}
 	start := len(o.arena)
-	a := append(o.arena, '{')
-	first := true
-	for _, f := range contentRecordFields {
-		v := r.Field(f.field)
-		if emptyJSON(v) {
-			continue // assign_params drops None, "", [], {}
-		}
-		if !first {
-			a = append(a, ',')
-		}
-		first = false
-		a = append(a, '"')
-		a = append(a, f.key...)
-		a = append(a, '"', ':')
-		a = append(a, v...)
-	}
-	a = append(a, '}')
+	a := appendRecordContext(o.arena, r, "")
 	o.ctx = append(o.ctx, a[start:len(a):len(a)])
 	o.arena = a
 
@@ -183,6 +157,36 @@ func (o *contentOutput) add(r *activity.Record) {
 		o.hr.WriteString(xcontext.EscapeMD(tableCell(r, f.field, v)))
 	}
 	o.hr.WriteString(" |\n")
+}
+
+// appendRecordContext appends r's ContentRecord context object: the mapped
+// keys the record has a non-empty value for, then ContentType when it is
+// not "".
+func appendRecordContext(a []byte, r *activity.Record, contentType string) []byte {
+	a = append(a, '{')
+	first := true
+	for _, f := range contentRecordFields {
+		v := r.Field(f.field)
+		if emptyJSON(v) {
+			continue // assign_params drops None, "", [], {}
+		}
+		if !first {
+			a = append(a, ',')
+		}
+		first = false
+		a = append(a, '"')
+		a = append(a, f.key...)
+		a = append(a, '"', ':')
+		a = append(a, v...)
+	}
+	if contentType != "" {
+		if !first {
+			a = append(a, ',')
+		}
+		a = append(a, `"ContentType":`...)
+		a = strconv.AppendQuote(a, contentType)
+	}
+	return append(a, '}')
 }
 
 // tableCell is the text of a table column: the record's decoded string
@@ -267,6 +271,23 @@ type skippedBlob struct {
 	err  error
 }
 
+// blobFailure says briefly why a blob could not be used.
+func blobFailure(err error) string {
+	var ae *activity.APIError
+	var ce *activity.ContentError
+	switch {
+	case errors.As(err, &ae):
+		reason := ae.Code
+		if ae.Code == "" {
+			reason = fmt.Sprintf("HTTP %d", ae.Status)
+		}
+		return reason + ": " + ae.Hint()
+	case errors.As(err, &ce):
+		return ce.Reason
+	}
+	return err.Error()
+}
+
 // skippedMessage is the warning entry's text about blobs that could not be
 // used.
 func skippedMessage(ct string, total int, skipped []skippedBlob) string {
@@ -278,19 +299,7 @@ func skippedMessage(ct string, total int, skipped []skippedBlob) string {
 			fmt.Fprintf(&b, "\n- and %d more", len(skipped)-show)
 			break
 		}
-		reason := s.err.Error()
-		var ae *activity.APIError
-		var ce *activity.ContentError
-		switch {
-		case errors.As(s.err, &ae):
-			reason = ae.Code
-			if ae.Code == "" {
-				reason = fmt.Sprintf("HTTP %d", ae.Status)
-			}
-			reason += ": " + ae.Hint()
-		case errors.As(s.err, &ce):
-			reason = ce.Reason
-		}
+		reason := blobFailure(s.err)
 		fmt.Fprintf(&b, "\n- %s (created %s): %s", s.blob.ContentID, s.blob.ContentCreated, reason)
 	}
 	return b.String()

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/secops-go/ms-management-activity/internal/activity"
+	"github.com/secops-go/ms-management-activity/internal/testutil"
 )
 
 // BenchmarkListContentRender measures list-content's CPU path without HTTP:
@@ -40,7 +41,7 @@ func BenchmarkListContentRender(b *testing.B) {
 	}
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
-	cpu0 := processCPU()
+	cpu0 := testutil.ProcessCPU()
 	records := 0
 	for b.Loop() {
 		out := newContentOutput("Content for content type Audit.SharePoint")
@@ -61,5 +62,5 @@ func BenchmarkListContentRender(b *testing.B) {
 		_ = out.context()
 	}
 	b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
-	b.ReportMetric(float64(records)/(processCPU()-cpu0).Seconds(), "records/cpu-s")
+	b.ReportMetric(float64(records)/(testutil.ProcessCPU()-cpu0).Seconds(), "records/cpu-s")
 }

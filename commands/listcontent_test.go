@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/auth"
 	xcontext "github.com/secops-go/ms-management-activity/context"
+	"github.com/secops-go/ms-management-activity/internal/activity"
 	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/params"
@@ -37,9 +37,9 @@ func newEmu(t *testing.T) *emu {
 		HTTPClient: func(p *params.Params) *http.Client {
 			return &http.Client{Timeout: p.Timeout, Transport: tr}
 		},
-		TokenSource: func(context.Context, *Env) (auth.TokenSource, error) {
+		TokenSource: func(context.Context, *Env) (activity.TokenSource, error) {
 			tok, _ := srv.IssueToken("contoso", time.Hour)
-			return auth.StaticToken(tok), nil
+			return activity.StaticToken(tok), nil
 		},
 	}
 	return &emu{srv: srv, fake: fake, deps: deps}

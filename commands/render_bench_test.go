@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/auth"
 	xcontext "github.com/secops-go/ms-management-activity/context"
 	"github.com/secops-go/ms-management-activity/internal/activity"
 	"github.com/secops-go/ms-management-activity/internal/emulator"
@@ -105,11 +104,11 @@ func newBenchFeed(b *testing.B, blobs, perBlob int) *benchFeed {
 		start: gen.FirstCreated.Add(-time.Second), end: gen.LastCreated.Add(time.Second),
 		deps: &Deps{
 			HTTPClient:  func(*params.Params) *http.Client { return hc },
-			TokenSource: func(context.Context, *Env) (auth.TokenSource, error) { return auth.StaticToken(tok), nil },
+			TokenSource: func(context.Context, *Env) (activity.TokenSource, error) { return activity.StaticToken(tok), nil },
 		},
 	}
 	// Blob bytes, for MB/s: every record's raw JSON plus the array's commas.
-	c, err := activity.New(activity.Config{BaseURL: srv.BaseURL(), HTTP: hc, Tokens: auth.StaticToken(tok), Concurrency: 1})
+	c, err := activity.New(activity.Config{BaseURL: srv.BaseURL(), HTTP: hc, Tokens: activity.StaticToken(tok), Concurrency: 1})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -240,7 +239,7 @@ func BenchmarkFetchIncidentsCommand(b *testing.B) {
 func BenchmarkContentOutput(b *testing.B) {
 	f := newBenchFeed(b, 4, 500)
 	tok, _ := f.srv.IssueToken(benchTenant, time.Hour)
-	c, err := activity.New(activity.Config{BaseURL: f.srv.BaseURL(), HTTP: f.deps.HTTPClient(nil), Tokens: auth.StaticToken(tok), Concurrency: 1})
+	c, err := activity.New(activity.Config{BaseURL: f.srv.BaseURL(), HTTP: f.deps.HTTPClient(nil), Tokens: activity.StaticToken(tok), Concurrency: 1})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/auth"
+	"github.com/secops-go/ms-management-activity/internal/activity"
 	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/params"
@@ -116,9 +116,9 @@ func applyScenario(t *testing.T, raw []byte, fake *clock.Fake, deps *Deps) strin
 		return &http.Client{Timeout: p.Timeout, Transport: base}
 	}
 	if sc.Auth != "real" {
-		deps.TokenSource = func(context.Context, *Env) (auth.TokenSource, error) {
+		deps.TokenSource = func(context.Context, *Env) (activity.TokenSource, error) {
 			tok, _ := srv.IssueToken(sc.Tenant, time.Hour)
-			return auth.StaticToken(tok), nil
+			return activity.StaticToken(tok), nil
 		}
 	}
 	return srv.URL

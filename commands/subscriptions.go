@@ -3,10 +3,16 @@ package commands
 import (
 	"context"
 	"strings"
+	"time"
 
 	xcontext "github.com/secops-go/ms-management-activity/context"
 	"github.com/secops-go/ms-management-activity/internal/activity"
 )
+
+// subscriptionDeadline bounds the subscription commands and test-module, so
+// they never hang even when every request is slow but within its own
+// timeout.
+const subscriptionDeadline = 2 * time.Minute
 
 // startSubscription is ms-management-activity-start-subscription.
 func startSubscription(ctx context.Context, env *Env) (*Result, error) {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secops-go/ms-management-activity/auth"
+	"github.com/secops-go/ms-management-activity/internal/activity"
 	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/emulator"
 )
@@ -32,9 +32,9 @@ func tlsRig(t *testing.T, realAuth bool) (*emulator.Server, map[string]any, *Dep
 		p = srv.ClientCredentialsParams("contoso")
 	} else {
 		p = map[string]any{"base_url": srv.BaseURL()}
-		deps.TokenSource = func(context.Context, *Env) (auth.TokenSource, error) {
+		deps.TokenSource = func(context.Context, *Env) (activity.TokenSource, error) {
 			tok, _ := srv.IssueToken("contoso", time.Hour)
-			return auth.StaticToken(tok), nil
+			return activity.StaticToken(tok), nil
 		}
 	}
 	return srv, p, deps
@@ -84,7 +84,7 @@ func TestTLSVerifiedByDefault(t *testing.T) {
 }
 
 // TestTLSErrorNamesInsecure: the certificate error tells the user the fix:
-// the insecure ("Trust any certificate") parameter. PROTOCOL.md: "a message
+// the insecure ("Trust any certificate") parameter. docs/protocol.md: "a message
 // that says what failed and what to do".
 func TestTLSErrorNamesInsecure(t *testing.T) {
 	for _, realAuth := range []bool{false, true} {
@@ -110,8 +110,8 @@ func TestTLSMinimum12(t *testing.T) {
 	srv.TLS = &tls.Config{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}
 	srv.StartTLS()
 	defer srv.Close()
-	deps := &Deps{Clock: clock.NewFake(faultNow), HTTPClient: (&Deps{}).withDefaults().HTTPClient, TokenSource: func(context.Context, *Env) (auth.TokenSource, error) {
-		return auth.StaticToken("eyJ0eXAiOiJKV1QifQ.eyJ0aWQiOiJjb250b3NvIn0.c2ln"), nil
+	deps := &Deps{Clock: clock.NewFake(faultNow), HTTPClient: (&Deps{}).withDefaults().HTTPClient, TokenSource: func(context.Context, *Env) (activity.TokenSource, error) {
+		return activity.StaticToken("eyJ0eXAiOiJKV1QifQ.eyJ0aWQiOiJjb250b3NvIn0.c2ln"), nil
 	}}
 	res, got := runTLS(t, CmdListSubscriptions, map[string]any{"base_url": srv.URL + "/api/v1.0/"}, deps, true)
 	if res.code != 1 || !strings.Contains(got.errorMessage(), "protocol version") {

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
 	"github.com/secops-go/ms-management-activity/internal/spec"
 	"github.com/secops-go/ms-management-activity/params"
 )
@@ -75,6 +78,37 @@ func TestYAMLParamsMatchDecoder(t *testing.T) {
 		if !decoded[name] {
 			t.Errorf("integration.yml declares parameter %q but params.Raw never decodes it", name)
 		}
+	}
+}
+
+// TestYAMLDefaultsMatchDecoder: integration.yml's defaultvalue of a
+// parameter is what the engine fills in; leaving the parameter out must
+// decode to the same configuration, so the two sources cannot drift.
+func TestYAMLDefaultsMatchDecoder(t *testing.T) {
+	in := loadSpec(t)
+	base := map[string]any{}
+	want, err := params.Decode(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, p := range in.Configuration {
+		if p.Default == "" || p.Type == 8 { // type 8: a checkbox, decoded as a boolean
+			continue
+		}
+		got, err := params.Decode(map[string]any{p.Name: p.Default})
+		if err != nil {
+			t.Errorf("%s: integration.yml's default %q does not decode: %v", p.Name, p.Default, err)
+			continue
+		}
+		// The unexported part is the raw input, which differs by design.
+		if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(params.Params{})); diff != "" {
+			t.Errorf("%s: integration.yml's default %q decodes differently from leaving the parameter out (-omitted +default):\n%s", p.Name, p.Default, diff)
+		}
+		checked++
+	}
+	if checked < 5 {
+		t.Fatalf("only %d defaults checked; did integration.yml lose its defaultvalue fields?", checked)
 	}
 }
 

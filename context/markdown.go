@@ -22,7 +22,7 @@ type OrderedMap struct {
 }
 
 // Table renders rows as CommonServerPython's tableToMarkdown(name, rows,
-// headers) does (xsoar-conventions.md §1b):
+// headers) does in its current source:
 //
 //   - "### name" line when name is not empty;
 //   - "**No entries.**" when there are no rows or no headers;

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/secops-go/ms-management-activity/internal/activity"
 )
 
 // FuzzParseDelta checks that ParseDelta never panics, that every accepted
@@ -87,7 +89,7 @@ func FuzzDecode(f *testing.F) {
 		if p.Timeout <= 0 {
 			t.Fatalf("Timeout = %v (from %v): want > 0", p.Timeout, in["timeout"])
 		}
-		if p.DownloadConcurrency < 1 || p.DownloadConcurrency > MaxDownloadConcurrency {
+		if p.DownloadConcurrency < 1 || p.DownloadConcurrency > activity.MaxConcurrency {
 			t.Fatalf("DownloadConcurrency = %d", p.DownloadConcurrency)
 		}
 		if p.MaxFetch < 1 || p.MaxFetch > MaxMaxFetch {

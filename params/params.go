@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/go-viper/mapstructure/v2"
+
+	"github.com/secops-go/ms-management-activity/internal/activity"
 )
 
 // Credential is a credentials-type (type 9) parameter. The secret is Password.
@@ -21,21 +23,22 @@ type Credential struct {
 	Password   string `mapstructure:"password"`
 }
 
-// Defaults for parameters that have one.
+// Defaults and limits of the parameters that have one. Those of the API
+// client's own settings (publisher_identifier, download_concurrency,
+// requests_per_minute, max_blob_mb) are package activity's: the client
+// applies the same values when used on its own. integration.yml declares
+// the same defaults for the engine; a test in commands checks they agree.
 const (
-	DefaultBaseURL             = "https://manage.office.com/api/v1.0/"
-	DefaultTimeoutSeconds      = 15
-	MaxTimeoutSeconds          = 86400
-	DefaultFirstFetch          = "10 minutes"
-	DefaultPublisherIdentifier = "ebac1a16-81bf-449b-8d43-5732c3c1d999"
-	DefaultDownloadConcurrency = 8
-	MaxDownloadConcurrency     = 64
-	DefaultMaxFetch            = 1000
-	MaxMaxFetch                = 10000
-	DefaultFetchOverlap        = "1 hour"
-	DefaultRequestsPerMinute   = 2000
-	DefaultMaxBlobMB           = 64
-	DefaultOproxyURL           = "https://oproxy.demisto.ninja/obtain-token"
+	DefaultBaseURL        = "https://manage.office.com/api/v1.0/"
+	DefaultTimeoutSeconds = 15
+	MaxTimeoutSeconds     = 86400
+	DefaultFirstFetch     = "10 minutes"
+	DefaultMaxFetch       = 1000
+	MaxMaxFetch           = 10000
+	DefaultFetchOverlap   = "1 hour"
+	DefaultSearchLateness = "24 hours"
+	MaxMaxBlobMB          = 4096
+	DefaultOproxyURL      = "https://oproxy.demisto.ninja/obtain-token"
 )
 
 // Raw mirrors integration.yml's parameters one to one, as the engine sends
@@ -77,6 +80,7 @@ type Raw struct {
 	DownloadConcurrency string   `mapstructure:"download_concurrency"`
 	MaxFetch            string   `mapstructure:"max_fetch"`
 	FetchOverlap        string   `mapstructure:"fetch_overlap"`
+	SearchLateness      string   `mapstructure:"search_lateness"`
 	AuthorityURL        string   `mapstructure:"authority_url"`
 	ResourceURL         string   `mapstructure:"resource_url"`
 	RequestsPerMinute   string   `mapstructure:"requests_per_minute"`
@@ -117,11 +121,12 @@ type Params struct {
 	AuthorityURL        string
 	ResourceURL         string
 
-	// FirstFetchDelta and FetchOverlap are kept raw; only the commands that
-	// use them parse them (FirstFetch, Overlap), so a bad value fails only
-	// fetch-incidents and test-module.
+	// FirstFetchDelta, FetchOverlap and SearchLateness are kept raw; only
+	// the commands that use them parse them (FirstFetch, Overlap,
+	// Lateness), so a bad value fails only those commands.
 	FirstFetchDelta string
 	FetchOverlap    string
+	SearchLateness  string
 
 	raw Raw
 }
@@ -205,9 +210,13 @@ func fromRaw(raw Raw) (*Params, error) {
 	if p.FetchOverlap == "" {
 		p.FetchOverlap = DefaultFetchOverlap
 	}
+	p.SearchLateness = strings.TrimSpace(raw.SearchLateness)
+	if p.SearchLateness == "" {
+		p.SearchLateness = DefaultSearchLateness
+	}
 	p.PublisherIdentifier = strings.TrimSpace(raw.PublisherIdentifier)
 	if p.PublisherIdentifier == "" {
-		p.PublisherIdentifier = DefaultPublisherIdentifier
+		p.PublisherIdentifier = activity.DefaultPublisher
 	}
 	for _, ct := range raw.ContentTypesToFetch {
 		if ct = strings.TrimSpace(ct); ct != "" {
@@ -227,21 +236,21 @@ func fromRaw(raw Raw) (*Params, error) {
 
 	// Bounded so that the duration cannot overflow (9999999999 s used to
 	// wrap to a negative timeout, which the HTTP client treats as none).
-	secs, err := PositiveInt("timeout", raw.Timeout, DefaultTimeoutSeconds, MaxTimeoutSeconds, "15")
+	secs, err := PositiveInt("timeout", raw.Timeout, DefaultTimeoutSeconds, MaxTimeoutSeconds, strconv.Itoa(DefaultTimeoutSeconds))
 	if err != nil {
 		return nil, err
 	}
 	p.Timeout = time.Duration(secs) * time.Second
-	if p.DownloadConcurrency, err = PositiveInt("download_concurrency", raw.DownloadConcurrency, DefaultDownloadConcurrency, MaxDownloadConcurrency, "8"); err != nil {
+	if p.DownloadConcurrency, err = PositiveInt("download_concurrency", raw.DownloadConcurrency, activity.DefaultConcurrency, activity.MaxConcurrency, strconv.Itoa(activity.DefaultConcurrency)); err != nil {
 		return nil, err
 	}
-	if p.MaxFetch, err = PositiveInt("max_fetch", raw.MaxFetch, DefaultMaxFetch, MaxMaxFetch, "1000"); err != nil {
+	if p.MaxFetch, err = PositiveInt("max_fetch", raw.MaxFetch, DefaultMaxFetch, MaxMaxFetch, strconv.Itoa(DefaultMaxFetch)); err != nil {
 		return nil, err
 	}
-	if p.RequestsPerMinute, err = PositiveInt("requests_per_minute", raw.RequestsPerMinute, DefaultRequestsPerMinute, 0, "2000"); err != nil {
+	if p.RequestsPerMinute, err = PositiveInt("requests_per_minute", raw.RequestsPerMinute, activity.DefaultRequestsPerMinute, 0, strconv.Itoa(activity.DefaultRequestsPerMinute)); err != nil {
 		return nil, err
 	}
-	mb, err := PositiveInt("max_blob_mb", raw.MaxBlobMB, DefaultMaxBlobMB, 4096, "64")
+	mb, err := PositiveInt("max_blob_mb", raw.MaxBlobMB, activity.DefaultMaxBlobBytes>>20, MaxMaxBlobMB, strconv.Itoa(activity.DefaultMaxBlobBytes>>20))
 	if err != nil {
 		return nil, err
 	}
@@ -257,6 +266,12 @@ func (p *Params) FirstFetch() (time.Duration, error) {
 // Overlap parses fetch_overlap into a duration.
 func (p *Params) Overlap() (time.Duration, error) {
 	return ParseDelta("fetch_overlap", p.FetchOverlap)
+}
+
+// Lateness parses search_lateness into a duration: how long after the end
+// of a search's range its records may still become available.
+func (p *Params) Lateness() (time.Duration, error) {
+	return ParseDelta("search_lateness", p.SearchLateness)
 }
 
 // ParseBaseURL validates base_url: https, or http to a loopback address (for

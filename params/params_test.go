@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/secops-go/ms-management-activity/internal/activity"
 )
 
 func TestDecodeLooseTypesAndLegacyFallbacks(t *testing.T) {
@@ -35,7 +37,7 @@ func TestDecodeLooseTypesAndLegacyFallbacks(t *testing.T) {
 	if p.ManagedIdentityID != "mi-id" {
 		t.Errorf("managed identity id = %q", p.ManagedIdentityID)
 	}
-	if p.BaseURL.String() != DefaultBaseURL || p.PublisherIdentifier != DefaultPublisherIdentifier || p.DownloadConcurrency != 8 {
+	if p.BaseURL.String() != DefaultBaseURL || p.PublisherIdentifier != activity.DefaultPublisher || p.DownloadConcurrency != activity.DefaultConcurrency {
 		t.Errorf("defaults: %v %v %v", p.BaseURL, p.PublisherIdentifier, p.DownloadConcurrency)
 	}
 }

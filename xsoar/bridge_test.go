@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -445,6 +446,64 @@ func TestBridge(t *testing.T) {
 			if !strings.Contains(all, id) {
 				t.Errorf("record %s not in the entries passed through: %s", id, all)
 			}
+		}
+	})
+
+	t.Run("search-records against the emulator: matches, context and warnings passed through", func(t *testing.T) {
+		srv, params := startEmulator(t)
+		now := srv.Now()
+		other := json.RawMessage(`{"Id":"s-other","RecordType":25,"CreationTime":"` + now.Add(-40*time.Minute).UTC().Format("2006-01-02T15:04:05") +
+			`","Operation":"MessageSent","Workload":"MicrosoftTeams","UserId":"someone@contoso.example"}`)
+		srv.AddBlob(tenant, "Audit.General", now.Add(-30*time.Minute), record("s-1", now.Add(-40*time.Minute)), other)
+		srv.AddBlob(tenant, "Audit.General", now.Add(-20*time.Minute), record("s-2", now.Add(-25*time.Minute)))
+		in := input{Command: "ms-management-activity-search-records", Params: params, Args: map[string]any{
+			"user_ids":      "USER@contoso.example",
+			"content_types": "Audit.General,Audit.Exchange", // Exchange is not subscribed: a warning
+			"start_time":    now.Add(-time.Hour).Format("2006-01-02T15:04:05"),
+			"end_time":      now.Format("2006-01-02T15:04:05"),
+		}}
+		r := h.run(t, in)
+		skipIfNotImplemented(t, r, "the search-records handler")
+		if r.exit != 0 || len(r.all("return_error")) != 0 {
+			t.Fatalf("unexpected failure: %s", r)
+		}
+		res, code := h.direct(t, map[string]any{"command": in.Command, "params": in.Params, "args": in.Args})
+		var want []any
+		if err := json.Unmarshal(res["results"], &want); err != nil || code != 0 {
+			t.Fatalf("direct run: exit %d, %v", code, err)
+		}
+		var got []any
+		all := ""
+		for _, c := range r.all("results") {
+			var e any
+			if err := json.Unmarshal(c.Args[0], &e); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, e)
+			all += string(c.Args[0])
+		}
+		// The line saying what was scanned names the API's now and the time
+		// taken, which differ between the two runs.
+		scanned := regexp.MustCompile(`(?m)^Scanned .*$`)
+		for _, entries := range [][]any{got, want} {
+			for _, e := range entries {
+				if m, ok := e.(map[string]any); ok {
+					if hr, ok := m["HumanReadable"].(string); ok {
+						m["HumanReadable"] = scanned.ReplaceAllString(hr, "Scanned …")
+					}
+				}
+			}
+		}
+		if !jsonEqual(t, got, want) {
+			t.Errorf("results passed through:\n%v\nwant the binary's entries:\n%v", got, want)
+		}
+		for _, s := range []string{`"s-1"`, `"s-2"`, "MicrosoftManagement.ContentRecord", `"ContentType": "Audit.General"`, "Audit.Exchange is not subscribed", "The search is incomplete"} {
+			if !strings.Contains(all, s) {
+				t.Errorf("%s not in the entries passed through: %s", s, all)
+			}
+		}
+		if strings.Contains(all, "s-other") {
+			t.Errorf("a record of another user was passed through: %s", all)
 		}
 	})
 

@@ -8,9 +8,6 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// wantDockerImage must match xsoar/embed.DockerImage and xsoar/README.md.
-const wantDockerImage = "ms-management-activity:1.0.0"
-
 type integrationScript struct {
 	Script struct {
 		Script      string `yaml:"script"`
@@ -57,9 +54,6 @@ func TestEmbeddedBridgeIsCurrent(t *testing.T) {
 	}
 	if in.Script.Type != "python" || in.Script.Subtype != "python3" {
 		t.Errorf("script type/subtype = %q/%q, want python/python3", in.Script.Type, in.Script.Subtype)
-	}
-	if in.Script.DockerImage != wantDockerImage {
-		t.Errorf("script.dockerimage = %q, want %q (the image xsoar/README.md tells users to build); regenerate with: go run ./xsoar/embed", in.Script.DockerImage, wantDockerImage)
 	}
 	if n := strings.Count(want, "\n") + 1; n > 80 {
 		t.Errorf("bridge.py has %d lines; keep it under ~80", n)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/emulator"
+	"github.com/secops-go/ms-management-activity/internal/testutil"
 )
 
 // BenchmarkDownload lists and downloads 200 blobs × 500 records from the
@@ -30,7 +31,7 @@ func BenchmarkDownload(b *testing.B) {
 			srv.SetLatency(50 * time.Millisecond)
 			tok, _ := srv.IssueToken(tenant, 24*time.Hour)
 			c, err := New(Config{
-				BaseURL: srv.BaseURL(), HTTP: srv.Client(), Tokens: staticTok(tok),
+				BaseURL: srv.BaseURL(), HTTP: srv.Client(), Tokens: StaticToken(tok),
 				Clock: clock.Real{}, Concurrency: conc, RequestsPerMinute: 1 << 20,
 			})
 			if err != nil {
@@ -39,7 +40,7 @@ func BenchmarkDownload(b *testing.B) {
 			start, end := gen.FirstCreated.Add(-time.Second), gen.LastCreated.Add(time.Second)
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu0 := processCPU()
+			cpu0 := testutil.ProcessCPU()
 			records := 0
 			for b.Loop() {
 				blobs, err := c.ListContent(context.Background(), "Audit.General", start, end)
@@ -58,7 +59,7 @@ func BenchmarkDownload(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
-			b.ReportMetric(float64(records)/(processCPU()-cpu0).Seconds(), "records/cpu-s")
+			b.ReportMetric(float64(records)/(testutil.ProcessCPU()-cpu0).Seconds(), "records/cpu-s")
 		})
 	}
 }

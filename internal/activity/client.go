@@ -2,8 +2,8 @@
 // ({base_url}{tenant}/activity/feed/...): subscriptions, content listing with
 // paging, and parallel streaming download of content blobs into records.
 //
-// Every request carries the PublisherIdentifier and a bearer token from an
-// auth.TokenSource, goes through a client-side rate limiter, and is retried
+// Every request carries the PublisherIdentifier and a bearer token from a
+// TokenSource, goes through a client-side rate limiter, and is retried
 // on throttling, server errors and connection failures with exponential
 // backoff that sleeps through an injected clock.Clock. Error answers become
 // *APIError values that keep the HTTP status and the AF code and explain the
@@ -29,8 +29,9 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/secops-go/ms-management-activity/auth"
+	"github.com/secops-go/ms-management-activity/internal/catalog"
 	"github.com/secops-go/ms-management-activity/internal/clock"
+	"github.com/secops-go/ms-management-activity/internal/httpclient"
 	"github.com/secops-go/ms-management-activity/internal/progress"
 )
 
@@ -50,8 +51,9 @@ const (
 	timeParamLayout = "2006-01-02T15:04:05"
 )
 
-// ContentTypes are the five content types of the API, canonically spelled.
-var ContentTypes = []string{"Audit.AzureActiveDirectory", "Audit.Exchange", "Audit.SharePoint", "Audit.General", "DLP.All"}
+// ContentTypes are the five content types of the API, canonically spelled
+// (catalog.ContentTypes).
+var ContentTypes = catalog.ContentTypes
 
 // CanonicalContentType returns the canonical spelling of a content type
 // given in any case, and false when s is not one of ContentTypes.
@@ -74,7 +76,7 @@ type Config struct {
 	// PublisherIdentifier is sent on every request, blob GETs included.
 	PublisherIdentifier string
 	HTTP                *http.Client
-	Tokens              auth.TokenSource
+	Tokens              TokenSource
 	Clock               clock.Clock
 	Logger              *slog.Logger
 	// Concurrency is the number of blob download workers (1..64).
@@ -103,6 +105,7 @@ type Client struct {
 	limMu   sync.Mutex
 	gate    *gate
 	stats   counters
+	server  *ServerClock // the API's clock, from Date headers (serverclock.go)
 	// maxPageBytes is MaxPageBytes (tests lower it).
 	maxPageBytes int64
 
@@ -184,6 +187,7 @@ func New(cfg Config) (*Client, error) {
 		// so a fake clock makes throttling tests instant.
 		limiter: rate.NewLimiter(rate.Limit(float64(cfg.RequestsPerMinute)/60), cfg.RequestsPerMinute),
 		gate:    newGate(cfg.Concurrency),
+		server:  NewServerClock(cfg.Clock),
 
 		maxPageBytes: MaxPageBytes,
 	}
@@ -232,7 +236,7 @@ func (c *Client) do(ctx context.Context, cl *call, onOK func(*http.Response) err
 		if attempt > 1 {
 			c.stats.retries.Add(1)
 		}
-		wait, unauthorized, err := c.once(ctx, cl, onOK)
+		wait, unauthorized, err := c.once(httpclient.WithAttempt(ctx, attempt), cl, onOK)
 		if err == nil {
 			return nil
 		}
@@ -255,6 +259,7 @@ func (c *Client) do(ctx context.Context, cl *call, onOK func(*http.Response) err
 			continue
 		}
 		if !retryable(err) || attempt >= c.cfg.MaxAttempts {
+			c.cfg.Logger.Debug("not retrying", "op", cl.op, "attempt", attempt, "retryable", retryable(err), "max_attempts", c.cfg.MaxAttempts, "error", err.Error())
 			var ae *APIError
 			if errors.As(err, &ae) {
 				ae.Attempts = attempt
@@ -362,6 +367,7 @@ func (c *Client) once(ctx context.Context, cl *call, onOK func(*http.Response) e
 	if err != nil {
 		return wait, false, fmt.Errorf("%s: %w", cl.op, stripURL(err))
 	}
+	c.server.observe(resp.Header)
 	defer func() {
 		// Drain a little so the connection can be reused.
 		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
@@ -532,7 +538,7 @@ func (c *Client) tenant(token string) string {
 	defer c.tenantMu.Unlock()
 	if token != c.tenantToken {
 		c.tenantToken = token
-		c.tenantID, _ = auth.TenantFromToken(token)
+		c.tenantID, _ = TenantFromToken(token)
 	}
 	if c.tenantID != "" {
 		return c.tenantID

@@ -459,17 +459,12 @@ func TestTenantFromTokenAndFallback(t *testing.T) {
 	}
 	// A token with no tid uses the configured tenant: the emulator rejects
 	// it (not its token), which shows the URL carried the fallback.
-	c, _ := New(Config{BaseURL: f.srv.BaseURL(), HTTP: f.srv.Client(), Tokens: staticTok("opaque"), Clock: f.fake, Tenant: ""})
+	c, _ := New(Config{BaseURL: f.srv.BaseURL(), HTTP: f.srv.Client(), Tokens: StaticToken("opaque"), Clock: f.fake, Tenant: ""})
 	_, err := c.ListSubscriptions(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "no tenant") {
 		t.Errorf("err = %v", err)
 	}
 }
-
-type staticTok string
-
-func (s staticTok) Token(context.Context) (string, error) { return string(s), nil }
-func (staticTok) Invalidate()                             {}
 
 func TestTransportClassification(t *testing.T) {
 	if transportRetryable(&net.DNSError{Err: "no such host", Name: "x.invalid", IsNotFound: true}) {
@@ -486,7 +481,7 @@ func TestTransportClassification(t *testing.T) {
 	defer srv.Close()
 	fake := clock.NewFake(testNow)
 	tok, _ := srv.IssueToken(tenant, time.Hour)
-	c, _ := New(Config{BaseURL: srv.BaseURL(), HTTP: &http.Client{}, Tokens: staticTok(tok), Clock: fake})
+	c, _ := New(Config{BaseURL: srv.BaseURL(), HTTP: &http.Client{}, Tokens: StaticToken(tok), Clock: fake})
 	_, err := c.ListSubscriptions(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("err = %v", err)
@@ -516,7 +511,7 @@ func TestParseRetryAfter(t *testing.T) {
 }
 
 func TestBackoffBounds(t *testing.T) {
-	c, _ := New(Config{BaseURL: "https://x/", Tokens: staticTok("t"), Jitter: func(max time.Duration) time.Duration { return max - 1 }})
+	c, _ := New(Config{BaseURL: "https://x/", Tokens: StaticToken("t"), Jitter: func(max time.Duration) time.Duration { return max - 1 }})
 	prev := time.Duration(0)
 	for a := 1; a <= 10; a++ {
 		d := c.backoff(a)

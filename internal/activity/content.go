@@ -11,8 +11,14 @@ import (
 	"time"
 )
 
-// MaxWindow is the longest time window one content listing may cover.
-const MaxWindow = 24 * time.Hour
+// The API's listing limits.
+const (
+	// MaxWindow is the longest time window one content listing may cover.
+	MaxWindow = 24 * time.Hour
+	// Retention is how far back a listing may start: content is kept for
+	// 7 days.
+	Retention = 7 * 24 * time.Hour
+)
 
 // MaxPageBytes is how much JSON one listing page may hold (decoded): a
 // guard against a page that never ends, far above any real page (100,000
@@ -149,7 +155,7 @@ func (c *Client) decodePage(body io.Reader, contentType string, page int) ([]Blo
 		case lr.N <= 0:
 			return fmt.Errorf("%s: listing page %d never ends: more than %s of JSON after %d blob descriptors; stopping (Microsoft's pages are far smaller: check base_url and any proxy in between)", op, page, mib(c.maxPageBytes), n)
 		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-			return &readError{fmt.Errorf("listing page %d ended in the middle of its JSON after %d blob descriptor(s) (truncated)", page, n)}
+			return &readError{fmt.Errorf("listing page %d ended in the middle of its JSON after %d blob descriptor(s) (truncated: %w)", page, n, io.ErrUnexpectedEOF)}
 		}
 		var re *readError
 		if errors.As(err, &re) {

@@ -12,7 +12,8 @@ import (
 	"strings"
 )
 
-// AF error codes the client or its callers branch on (api-facts.md A.6).
+// AF error codes the client or its callers branch on (docs/api-facts.md,
+// Error codes).
 const (
 	CodeNoPermission        = "AF10001"
 	CodeTenantMismatch      = "AF20010"

@@ -8,7 +8,7 @@ import (
 // gate bounds the requests in flight with a limit that adapts to
 // throttling: halved on each throttled answer (down to 1), raised by one
 // after a run of successes (up to the configured maximum). It is the
-// "reduce concurrency on AF429" of api-facts.md D.7.
+// "reduce concurrency on AF429" of docs/api-facts.md, Throttling.
 type gate struct {
 	mu        sync.Mutex
 	max       int

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/secops-go/ms-management-activity/internal/clock"
+	"github.com/secops-go/ms-management-activity/internal/testutil"
 )
 
 // hostile is an API server whose every answer a test writes by hand.
@@ -40,7 +41,7 @@ func hostileClient(t testing.TB, baseURL string, mutate func(*Config)) *Client {
 	t.Helper()
 	cfg := Config{
 		BaseURL: baseURL + "/api/v1.0/", Tenant: "contoso", HTTP: &http.Client{},
-		Tokens: staticTok("secret-bearer-token"), Clock: clock.NewFake(testNow),
+		Tokens: StaticToken("secret-bearer-token"), Clock: clock.NewFake(testNow),
 		Jitter: func(time.Duration) time.Duration { return 0 }, MaxAttempts: 2,
 	}
 	if mutate != nil {
@@ -119,13 +120,13 @@ func BenchmarkGzipBombBlob(b *testing.B) {
 	c := hostileClient(b, srv.URL, nil)
 	u := srv.URL + "/api/v1.0/contoso/activity/feed/audit/blob1"
 	b.SetBytes(int64(len(bomb)))
-	cpu0 := processCPU()
+	cpu0 := testutil.ProcessCPU()
 	for b.Loop() {
 		if _, err := c.FetchContent(context.Background(), u); !IsSkippable(err) {
 			b.Fatalf("err = %v", err)
 		}
 	}
-	b.ReportMetric((processCPU()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric((testutil.ProcessCPU()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 }
 
 // listingPage writes a JSON listing page of n blobs with URIs on base.

@@ -26,6 +26,11 @@ const (
 	FieldUserID
 	FieldClientIP
 	FieldScope
+	// Where some workloads put the client address instead of ClientIP
+	// (Azure AD: ActorIpAddress; Exchange mailbox audit: ClientIPAddress).
+	// Raw only: read them with Field.
+	FieldActorIPAddress
+	FieldClientIPAddress
 	numFields
 )
 
@@ -33,6 +38,7 @@ const (
 var FieldNames = [numFields]string{
 	"Id", "CreationTime", "RecordType", "Operation", "OrganizationId", "UserType",
 	"UserKey", "Workload", "ResultStatus", "ObjectId", "UserId", "ClientIP", "Scope",
+	"ActorIpAddress", "ClientIPAddress",
 }
 
 // Record is one audit record: the JSON exactly as the API sent it, plus the
@@ -72,6 +78,17 @@ func (r *Record) Field(i int) json.RawMessage {
 		return nil
 	}
 	return r.Raw[s.start:s.end:s.end]
+}
+
+// FieldText returns common field i as text: a JSON string's value (no copy
+// when it has no escapes), a number or boolean as written, and "" when the
+// field is absent, null, an object or an array.
+func (r *Record) FieldText(i int) string {
+	v := r.Field(i)
+	if len(v) == 0 {
+		return ""
+	}
+	return jsonString(unsafe.String(unsafe.SliceData(v), len(v)))
 }
 
 // Created parses CreationTime as UTC (see ParseCreationTime).
@@ -238,6 +255,10 @@ func fieldIndex(key []byte) int {
 		return FieldClientIP
 	case "Scope":
 		return FieldScope
+	case "ActorIpAddress":
+		return FieldActorIPAddress
+	case "ClientIPAddress":
+		return FieldClientIPAddress
 	}
 	return -1
 }
@@ -253,6 +274,8 @@ func (r *Record) setField(f int, str string, vs, ve int) {
 	case FieldScope:
 		r.Scope = jsonInt(str[vs:ve])
 		return
+	case FieldActorIPAddress, FieldClientIPAddress:
+		return // Raw only
 	}
 	v := jsonString(str[vs:ve])
 	switch f {

@@ -3,18 +3,20 @@ package activity
 import (
 	"strings"
 	"testing"
+
+	"github.com/secops-go/ms-management-activity/internal/catalog"
 )
 
 func TestRecordTypeTable(t *testing.T) {
-	if len(recordTypeTable) != 257 {
-		t.Errorf("enum has %d values, want 257 (api-facts.md A.8)", len(recordTypeTable))
+	if len(catalog.RecordTypes) != 257 {
+		t.Errorf("enum has %d values, want 257 (docs/api-facts.md, Records)", len(catalog.RecordTypes))
 	}
-	seen := map[RecordType]bool{}
-	for _, e := range recordTypeTable {
-		if seen[e.n] {
-			t.Errorf("duplicate value %d", e.n)
+	seen := map[int]bool{}
+	for _, e := range catalog.RecordTypes {
+		if seen[e.Number] {
+			t.Errorf("duplicate value %d", e.Number)
 		}
-		seen[e.n] = true
+		seen[e.Number] = true
 	}
 	for n, name := range map[RecordType]string{1: "ExchangeAdmin", 22: "Viva Engage", 25: "MicrosoftTeams", 216: "Viva Goals", 463: "VivaGlintAgenticCampaign", 5: "Unknown(5)", 9999: "Unknown(9999)"} {
 		if got := n.String(); got != name {
@@ -62,7 +64,7 @@ func TestFilter(t *testing.T) {
 		{" microsoftteams , 6 ", "", "", true, true},
 		{"25", "sharepoint", "", false, false},
 		{"", " SharePoint,,", "", false, true},
-		{"", "", "fileaccessed", false, true},
+		{"", "", "FileAccessed", false, true},
 		{"SharePointFileOperation", "SharePoint", "FileAccessed", false, true},
 		{"SharePointFileOperation", "SharePoint", "FileDeleted", false, false},
 	}

@@ -152,8 +152,8 @@ func (s *Server) ClearFaults() {
 	s.feed.pagingLoop = false
 }
 
-// FaultsInjected returns how many faults have been injected so far.
-func (s *Server) FaultsInjected() int {
+// faultsInjected returns how many faults have been injected so far.
+func (s *Server) faultsInjected() int {
 	s.feed.mu.Lock()
 	defer s.feed.mu.Unlock()
 	return s.feed.faults.injected

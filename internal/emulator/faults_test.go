@@ -73,7 +73,7 @@ func TestFailNextFaults(t *testing.T) {
 			c.check(t, f.get(rel))
 			c.check(t, f.get(rel))
 			expectFeedOK(t, f.get(rel))
-			if got := f.s.FaultsInjected(); got != 2 {
+			if got := f.s.faultsInjected(); got != 2 {
 				t.Fatalf("injected %d", got)
 			}
 		})

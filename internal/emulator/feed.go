@@ -425,6 +425,9 @@ func (s *Server) handleBlob(r *http.Request, tenantID string) *response {
 	if b == nil || b.created.After(now) {
 		return afError(http.StatusNotFound, "AF20050", "The specified content ("+id+") does not exist.")
 	}
+	if resp := s.brokenBlob(id); resp != nil {
+		return resp
+	}
 	if expired || !now.Before(b.expiration()) {
 		return afError(http.StatusBadRequest, "AF20051", "Content requested with the key "+id+" has already expired. Content older than 7 days cannot be retrieved.")
 	}

@@ -69,7 +69,7 @@ func TestConcurrentUse(t *testing.T) {
 				f.s.FailNext("subscriptions/content", 1, InternalError)
 				f.s.Generate(feedTenantA, Generation{Seed: int64(i), ContentTypes: []string{"Audit.General"}, Blobs: 2, RecordsPerBlob: 3})
 				_ = f.s.Records(feedTenantA, "Audit.General", feedT0.Add(-24*time.Hour), f.s.Now())
-				_ = f.s.AllRecordIDs(feedTenantA)
+				_ = f.s.allRecordIDs(feedTenantA)
 				f.s.SetPageSize(3 + i%5)
 			}
 		}
@@ -116,39 +116,4 @@ func TestTLSServerURIs(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 	r2.Body.Close()
-}
-
-func TestNewServerOnAndServe(t *testing.T) {
-	s, err := NewServerOn("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, _ := s.IssueToken(feedTenantA, time.Hour)
-	resp, err := http.DefaultClient.Do(mustReq(s.BaseURL()+feedTenantA+"/activity/feed/subscriptions/list", tok))
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("%v", err)
-	}
-	resp.Body.Close()
-	s.Close()
-	if _, err := NewServerOn("not an address"); err == nil {
-		t.Fatal("bad address accepted")
-	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan *Server, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- Serve(ctx, "127.0.0.1:0", func(s *Server) { s.SeedDemo(); ready <- s })
-	}()
-	srv := <-ready
-	tok, _ = srv.IssueToken(DemoTenantID, time.Hour)
-	resp, err = http.DefaultClient.Do(mustReq(srv.BaseURL()+DemoTenantID+"/activity/feed/subscriptions/content?contentType=Audit.Exchange&PublisherIdentifier="+feedPublisher, tok))
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("%v", err)
-	}
-	resp.Body.Close()
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
 }

@@ -45,7 +45,7 @@ func TestSubscriptionsLifecycle(t *testing.T) {
 		t.Fatalf("list:\n got %s\nwant %s", r.body, want)
 	}
 	expectFeedOK(t, f.post("subscriptions/start?contentType=Audit.General")) // re-enable
-	if got := f.s.SubscriptionStatus(feedTenantA, "Audit.General"); got != "enabled" {
+	if got := f.s.subscriptionStatus(feedTenantA, "Audit.General"); got != "enabled" {
 		t.Fatalf("status %q", got)
 	}
 
@@ -140,7 +140,7 @@ func TestContentRules(t *testing.T) {
 		t.Fatalf("AF20022 message: %s", r.body)
 	}
 	f.s.Subscribe(feedTenantA, "Audit.Exchange")
-	f.s.DisableByAdmin(feedTenantA, "Audit.Exchange")
+	f.s.disableByAdmin(feedTenantA, "Audit.Exchange")
 	expectFeedAF(t, f.get("subscriptions/content?contentType=Audit.Exchange"), 400, "AF20023")
 	expectFeedOK(t, f.post("subscriptions/start?contentType=Audit.Exchange"))
 
@@ -263,6 +263,7 @@ func TestPaging(t *testing.T) {
 	req := httptest.NewRequest("GET", f.feedURL(feedTenantA, rel), nil)
 	req.Header.Set("Authorization", "Bearer "+f.token)
 	f.s.mux.ServeHTTP(rec, req)
+	//lint:ignore SA1008 the raw, non-canonical spelling on the wire is what is checked
 	if _, ok := rec.Header()["NextPageUri"]; !ok {
 		t.Fatalf("header sent as %v, want the API's spelling NextPageUri", rec.Header())
 	}
@@ -392,7 +393,7 @@ func TestGroundTruthForHandBuiltBlobs(t *testing.T) {
 	if got := f.s.Records(feedTenantA, "", feedT0.Add(-2*time.Hour), feedT0); len(got) != 3 {
 		t.Fatalf("all types from -2h: %d", len(got))
 	}
-	if got := f.s.AllRecordIDs(feedTenantA); !slices.Equal(got, []string{"a", "b", "c", "d"}) {
-		t.Fatalf("AllRecordIDs %v", got)
+	if got := f.s.allRecordIDs(feedTenantA); !slices.Equal(got, []string{"a", "b", "c", "d"}) {
+		t.Fatalf("allRecordIDs %v", got)
 	}
 }

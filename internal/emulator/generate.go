@@ -245,7 +245,7 @@ func (g *generation) recordID(n, j int) string {
 	return string(appendGUID(nil, r.next(), r.next()))
 }
 
-// DemoTenantID is the tenant SeedDemo fills.
+// DemoTenantID is the demo's tenant.
 const DemoTenantID = "7b5a1d2e-3c4f-4a6b-8d9e-0f1a2b3c4d5e"
 
 // DemoGeneration is the preset the demo uses: all five content types, a few
@@ -261,18 +261,6 @@ func DemoGeneration() Generation {
 		LateBy:            4 * time.Hour,
 		DuplicateFraction: 0.03,
 	}
-}
-
-// SeedDemo subscribes DemoTenantID to every content type and generates
-// DemoGeneration data ending at the emulator's clock. It returns the tenant.
-func (s *Server) SeedDemo() string {
-	for _, ct := range contentTypes {
-		s.Subscribe(DemoTenantID, ct)
-	}
-	g := DemoGeneration()
-	g.Start = s.Now().Add(-g.Span - g.Delay)
-	s.Generate(DemoTenantID, g)
-	return DemoTenantID
 }
 
 // ---- deterministic randomness ----

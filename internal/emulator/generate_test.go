@@ -193,15 +193,23 @@ func TestGenerateRealism(t *testing.T) {
 	if totalLate < 15 || outOfOrderTypes < 3 {
 		t.Errorf("late blobs %d, content types out of order %d", totalLate, outOfOrderTypes)
 	}
-	all := f.s.AllRecordIDs(feedTenantA)
+	all := f.s.allRecordIDs(feedTenantA)
 	if len(all) == 0 || !slices.IsSorted(all) {
-		t.Fatal("AllRecordIDs")
+		t.Fatal("allRecordIDs")
 	}
 }
 
-func TestSeedDemo(t *testing.T) {
+// TestDemoGeneration: the demo's preset gives a few thousand records that
+// list, at the emulator's clock.
+func TestDemoGeneration(t *testing.T) {
 	f := newFeedFixture(t)
-	tenant := f.s.SeedDemo()
+	tenant := DemoTenantID
+	for _, ct := range contentTypes {
+		f.s.Subscribe(tenant, ct)
+	}
+	g := DemoGeneration()
+	g.Start = f.s.Now().Add(-g.Span - g.Delay)
+	f.s.Generate(tenant, g)
 	tok, _ := f.s.IssueToken(tenant, time.Hour)
 	f.token = tok
 	r := f.do("GET", f.feedURL(tenant, "subscriptions/list"))
@@ -209,7 +217,7 @@ func TestSeedDemo(t *testing.T) {
 	if err := json.Unmarshal(r.body, &subs); err != nil || len(subs) != 5 {
 		t.Fatalf("subs %s", r.body)
 	}
-	total := len(f.s.AllRecordIDs(tenant))
+	total := len(f.s.allRecordIDs(tenant))
 	if total < 2000 || total > 10000 {
 		t.Fatalf("demo has %d records", total)
 	}

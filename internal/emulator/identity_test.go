@@ -98,7 +98,7 @@ func TestOpenIDConfiguration(t *testing.T) {
 func TestClientCredentialsSecretV1AndV2(t *testing.T) {
 	f := newIDFixture(t)
 	f.s.RegisterApp(App{TenantID: "t1", ClientID: "c1", Secret: "s1"})
-	f.s.SetTokenTTL(10 * time.Minute)
+	f.s.setTokenTTL(10 * time.Minute)
 	r := f.form("/t1/oauth2/v2.0/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {"c1"}, "client_secret": {"s1"}, "scope": {"https://manage.office.com/.default openid"}})
 	if r.status != 200 || r.body["expires_in"] != float64(600) || r.body["refresh_token"] != nil {
 		t.Fatalf("%d %s", r.status, r.raw)
@@ -298,7 +298,7 @@ func TestManagedIdentityEndpoint(t *testing.T) {
 	for _, id := range []string{"", "uami-1"} {
 		r := get(header, id)
 		exp, _ := r.body["expires_on"].(string)
-		if r.status != 200 || exp != fmt.Sprint(f.clk.Now().Add(DefaultTokenTTL).Unix()) || f.apiStatus(r.body["access_token"].(string)) != 200 {
+		if r.status != 200 || exp != fmt.Sprint(f.clk.Now().Add(defaultTokenTTL).Unix()) || f.apiStatus(r.body["access_token"].(string)) != 200 {
 			t.Fatalf("%q: %d %s", id, r.status, r.raw)
 		}
 	}
@@ -325,12 +325,12 @@ func brokerEncrypt(t *testing.T, keyB64, plain string) string {
 func TestBroker(t *testing.T) {
 	f := newIDFixture(t)
 	id, token, key := f.s.RegisterBroker("reg-1", "t1")
-	if id != "reg-1@"+f.s.BrokerURL() {
+	if id != "reg-1@"+f.s.brokerURL() {
 		t.Fatal(id)
 	}
 	post := func(reg, enc string) idReply {
 		b, _ := json.Marshal(map[string]any{"app_name": "ms-management-api", "registration_id": reg, "encrypted_token": enc, "scope": nil, "resource": ""})
-		req, _ := http.NewRequest(http.MethodPost, f.s.BrokerURL(), strings.NewReader(string(b)))
+		req, _ := http.NewRequest(http.MethodPost, f.s.brokerURL(), strings.NewReader(string(b)))
 		req.Header.Set("Content-Type", "application/json")
 		return f.do(req)
 	}
@@ -371,7 +371,7 @@ func TestParamsHelpers(t *testing.T) {
 		t.Fatal(p)
 	}
 	o := f.s.OproxyParams("t1")
-	if !strings.HasSuffix(o["credentials_auth_id"].(map[string]any)["password"].(string), "@"+f.s.BrokerURL()) {
+	if !strings.HasSuffix(o["credentials_auth_id"].(map[string]any)["password"].(string), "@"+f.s.brokerURL()) {
 		t.Fatal(o)
 	}
 }

@@ -1,15 +1,28 @@
 // Package emulator is an in-process emulator of the Office 365 Management
-// Activity API and of the Azure AD (Entra ID) endpoints the auth flows use, in
-// the spirit of net/http/httptest: a real HTTP(S) server on loopback with a
-// tiny API for seeding data, injecting faults and counting requests.
+// Activity API and of the Entra ID (Azure AD) endpoints the auth flows use,
+// in the spirit of net/http/httptest: a real HTTP(S) server on loopback with
+// a small API for seeding data, injecting faults and counting requests.
+// Every client under test talks HTTP to it exactly as it would to Microsoft.
 //
-// Tests, benchmarks and the demo are its only users; it is never the only
-// thing standing between a test and a fake result: every command under test
-// talks HTTP to it exactly as it would to Microsoft.
+// Its surface, by job:
+//   - start and stop: NewServer, NewTLSServer (options WithClock,
+//     WithClockOffset), Close, URL, BaseURL (the base_url parameter),
+//     Client, Now, TLSServer;
+//   - content: AddTenant, Subscribe, AddBlob, Generate (Generation,
+//     DemoGeneration, DemoTenantID), MarkExpired, Records, ContentTypes;
+//   - identity: RegisterApp (App), AddAuthCode, AddRefreshToken,
+//     RegisterManagedIdentity, RegisterBroker, ClientCredentialsParams,
+//     OproxyParams, IssueToken, RevokeTokens, FailTokens (TokenFault);
+//   - faults: FailNext and SetRandomFaults with a Fault (Throttle, Status,
+//     Slow and the predeclared ones), ClearFaults, SetLatency, SetPageSize,
+//     SetPagingLoop, ExpireNextPages, BreakBlob, HealBlob, SetClockOffset;
+//   - observation: Count, LastPublisherIdentifier, MissingPublisherIdentifier.
+//
+// Its users are the tests, the benchmarks, and the human command line's demo
+// and emulator commands; it is not part of the protocol mode's path.
 package emulator
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -17,14 +30,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/secops-go/ms-management-activity/internal/clock"
@@ -39,7 +51,13 @@ type Server struct {
 	srv   *httptest.Server
 	mux   *http.ServeMux
 	clock clock.Clock
-	key   []byte // HMAC key signing issued access tokens
+	// offset is added to clock (clock.go): the emulator can run ahead of or
+	// behind the clock its clients read.
+	offset atomic.Int64
+	// broken maps a content ID to the HTTP status its downloads answer
+	// until healed (BreakBlob).
+	broken sync.Map
+	key    []byte // HMAC key signing issued access tokens
 
 	mu     sync.Mutex
 	counts map[string]int // requests per endpoint name
@@ -61,38 +79,6 @@ func NewServer(opts ...Option) *Server { return start(false, opts) }
 // certificate; Client returns an *http.Client that trusts it.
 func NewTLSServer(opts ...Option) *Server { return start(true, opts) }
 
-// NewServerOn starts a plain-HTTP emulator listening on addr (e.g.
-// "127.0.0.1:8080"), for people: the emulator command and the demo.
-func NewServerOn(addr string, opts ...Option) (*Server, error) {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("emulator listen on %s: %w", addr, err)
-	}
-	s := build(opts)
-	s.srv = httptest.NewUnstartedServer(s.mux)
-	s.srv.Listener.Close()
-	s.srv.Listener = l
-	s.srv.Start()
-	s.URL = s.srv.URL
-	return s, nil
-}
-
-// Serve runs a plain-HTTP emulator on addr until ctx ends. ready, if not
-// nil, is called once the server listens, to seed data (e.g. SeedDemo),
-// issue tokens or print the URL.
-func Serve(ctx context.Context, addr string, ready func(*Server), opts ...Option) error {
-	s, err := NewServerOn(addr, opts...)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	if ready != nil {
-		ready(s)
-	}
-	<-ctx.Done()
-	return nil
-}
-
 func build(opts []Option) *Server {
 	s := &Server{clock: clock.Real{}, counts: map[string]int{}, mux: http.NewServeMux()}
 	s.key = make([]byte, 32)
@@ -109,7 +95,7 @@ func build(opts []Option) *Server {
 
 func start(tls bool, opts []Option) *Server {
 	s := build(opts)
-	s.srv = httptest.NewUnstartedServer(s.mux)
+	s.srv = httptest.NewUnstartedServer(s.dated(s.mux))
 	// Clients that give up mid-handshake (timeouts, closed tests) are
 	// expected here; their "TLS handshake error" lines are only noise.
 	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
@@ -129,16 +115,19 @@ func (s *Server) Close() { s.srv.Close() }
 // its certificate when it is a TLS server).
 func (s *Server) Client() *http.Client { return s.srv.Client() }
 
-// Certificate returns the TLS certificate's PEM-less DER form holder, for
-// tests that build their own trust pool; nil for a plain server.
+// TLSServer returns the underlying httptest.Server, for callers that serve
+// its handler and TLS configuration on a listener of their own (the emulator
+// command on a fixed port, the bench's quota proxy).
 func (s *Server) TLSServer() *httptest.Server { return s.srv }
 
 // BaseURL is the value of the base_url parameter that points at this
 // emulator's Management Activity API: URL + "/api/v1.0/".
 func (s *Server) BaseURL() string { return s.URL + "/api/v1.0/" }
 
-// Now is the emulator's current time.
-func (s *Server) Now() time.Time { return s.clock.Now().UTC() }
+// Now is the emulator's current time: its clock plus the clock offset.
+func (s *Server) Now() time.Time {
+	return s.clock.Now().Add(time.Duration(s.offset.Load())).UTC()
+}
 
 // count records one request to the named endpoint.
 func (s *Server) count(name string) {
@@ -153,13 +142,6 @@ func (s *Server) Count(name string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.counts[name]
-}
-
-// ResetCounts zeroes every request counter.
-func (s *Server) ResetCounts() {
-	s.mu.Lock()
-	s.counts = map[string]int{}
-	s.mu.Unlock()
 }
 
 // tokenClaims are the claims of the access tokens the emulator issues.

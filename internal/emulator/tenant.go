@@ -9,17 +9,13 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/secops-go/ms-management-activity/internal/catalog"
 )
 
 // The five content types of the Management Activity API, in the order
 // subscriptions/list reports them.
-var contentTypes = []string{
-	"Audit.AzureActiveDirectory",
-	"Audit.Exchange",
-	"Audit.SharePoint",
-	"Audit.General",
-	"DLP.All",
-}
+var contentTypes = catalog.ContentTypes
 
 // ContentTypes returns the API's five content types.
 func ContentTypes() []string { return slices.Clone(contentTypes) }
@@ -231,9 +227,9 @@ func (s *Server) Subscribe(tenantID, contentType string) {
 	t.subs[ct] = &subscription{status: "enabled"}
 }
 
-// DisableByAdmin disables the subscription as a tenant admin would: content
+// disableByAdmin disables the subscription as a tenant admin would: content
 // listings answer AF20023 until subscriptions/start is called again.
-func (s *Server) DisableByAdmin(tenantID, contentType string) {
+func (s *Server) disableByAdmin(tenantID, contentType string) {
 	ct := mustContentType(contentType)
 	s.feed.mu.Lock()
 	defer s.feed.mu.Unlock()
@@ -241,9 +237,9 @@ func (s *Server) DisableByAdmin(tenantID, contentType string) {
 	t.subs[ct] = &subscription{status: "disabled", byAdmin: true}
 }
 
-// SubscriptionStatus returns "enabled", "disabled", or "" when the content
+// subscriptionStatus returns "enabled", "disabled", or "" when the content
 // type was never started for the tenant.
-func (s *Server) SubscriptionStatus(tenantID, contentType string) string {
+func (s *Server) subscriptionStatus(tenantID, contentType string) string {
 	ct := mustContentType(contentType)
 	s.feed.mu.Lock()
 	defer s.feed.mu.Unlock()
@@ -340,9 +336,9 @@ func (s *Server) Records(tenantID, contentType string, createdFrom, createdTo ti
 	return out
 }
 
-// AllRecordIDs returns the sorted distinct record Ids of every blob the
+// allRecordIDs returns the sorted distinct record Ids of every blob the
 // tenant has, of any content type and availability time.
-func (s *Server) AllRecordIDs(tenantID string) []string {
+func (s *Server) allRecordIDs(tenantID string) []string {
 	blobs := s.blobsIn(tenantID, "", time.Time{}, time.Unix(1<<40, 0))
 	seen := map[string]struct{}{}
 	for _, b := range blobs {

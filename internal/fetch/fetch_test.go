@@ -29,20 +29,45 @@ type fakeBlob struct {
 // [start, end) and hide blobs not yet visible; downloads fail for ids in
 // fail (once each).
 type fakeSource struct {
-	now   time.Time
+	now   time.Time // the API's clock
 	blobs []*fakeBlob
 	fail  map[string]int
 	lists int
+	// hostAhead is how far the host clock is ahead of the API's; the run
+	// learns the API's clock from the first answer (as from its Date).
+	hostAhead time.Duration
+	answered  bool
+	noProbe   bool
+	// listTwice lists every blob twice (as on two pages).
+	listTwice bool
+	downloads map[string]int
 }
+
+// The fake source is also the run's ServerClock.
+func (f *fakeSource) Now() time.Time {
+	if !f.answered {
+		return f.now.Add(f.hostAhead)
+	}
+	return f.now
+}
+func (f *fakeSource) Vouched() (time.Time, bool) { return f.now, f.answered }
+func (f *fakeSource) Offset() (time.Duration, bool) {
+	return f.hostAhead, f.answered
+}
+
+// blobError is how the fake source fails a download: an error answer for
+// the blob, as the client reports it.
+var blobError = &activity.APIError{Op: "download blob", Status: 500, Code: "AF50000", Message: "An internal error occurred."}
 
 func (f *fakeSource) ListContent(_ context.Context, ct string, start, end time.Time) ([]activity.Blob, error) {
 	f.lists++
+	f.answered = true
 	if f.fail["list:"+ct] > 0 {
 		f.fail["list:"+ct]--
 		return nil, errors.New("listing failed")
 	}
 	if end.Sub(start) > MaxWindow || start.Before(f.now.Add(-Retention)) {
-		return nil, fmt.Errorf("bad window %s %s", start, end)
+		return nil, &activity.APIError{Op: "list content", Status: 400, Code: activity.CodeBadTimeWindow2, Message: fmt.Sprintf("bad window %s %s", start, end)}
 	}
 	var out []*fakeBlob
 	for _, b := range f.blobs {
@@ -56,25 +81,33 @@ func (f *fakeSource) ListContent(_ context.Context, ct string, start, end time.T
 		}
 		return out[i].id < out[j].id
 	})
-	res := make([]activity.Blob, len(out))
-	for i, b := range out {
-		res[i] = activity.Blob{ContentType: ct, ContentID: b.id, ContentURI: "x/" + b.id, ContentCreated: b.created.Format("2006-01-02T15:04:05.000Z")}
+	var res []activity.Blob
+	for _, b := range out {
+		res = append(res, activity.Blob{ContentType: ct, ContentID: b.id, ContentURI: "x/" + b.id, ContentCreated: b.created.Format("2006-01-02T15:04:05.000Z")})
+		if f.listTwice {
+			res = append(res, res[len(res)-1])
+		}
 	}
 	return res, nil
 }
 
 func (f *fakeSource) Download(ctx context.Context, blobs []activity.Blob, fn func(activity.Blob, []activity.Record, error) error) error {
+	f.answered = true
 	for _, b := range blobs {
 		var recs []activity.Record
 		var err error
+		if f.downloads == nil {
+			f.downloads = map[string]int{}
+		}
+		f.downloads[b.ContentID]++
 		if f.fail[b.ContentID] > 0 {
 			f.fail[b.ContentID]--
-			err = errors.New("HTTP 500")
+			err = blobError
 		} else {
 			for _, fb := range f.blobs {
 				if fb.id == b.ContentID {
 					for _, id := range fb.recs {
-						r, derr := activity.DecodeRecord([]byte(fmt.Sprintf(`{"Id":%q,"CreationTime":"2026-11-28T10:00:00","Workload":"W","Operation":"Op","RecordType":25}`, id)))
+						r, derr := activity.DecodeRecord(fakeRecord(id))
 						if derr != nil {
 							panic(derr)
 						}
@@ -90,6 +123,18 @@ func (f *fakeSource) Download(ctx context.Context, blobs []activity.Blob, fn fun
 	return nil
 }
 
+// fakeRecord is the record for id; "noid:x" has no Id and "nullid:x" a
+// null one (x goes in Operation, so the bytes differ per x).
+func fakeRecord(id string) []byte {
+	if op, ok := strings.CutPrefix(id, "noid:"); ok {
+		return []byte(fmt.Sprintf(`{"CreationTime":"2026-11-28T10:00:00","Workload":"W","Operation":%q,"RecordType":25}`, op))
+	}
+	if op, ok := strings.CutPrefix(id, "nullid:"); ok {
+		return []byte(fmt.Sprintf(`{"Id":null,"CreationTime":"2026-11-28T10:00:00","Workload":"W","Operation":%q,"RecordType":25}`, op))
+	}
+	return []byte(fmt.Sprintf(`{"Id":%q,"CreationTime":"2026-11-28T10:00:00","Workload":"W","Operation":"Op","RecordType":25}`, id))
+}
+
 func (f *fakeSource) add(ct string, created time.Time, late time.Duration, ids ...string) {
 	id := fmt.Sprintf("%s$%d", created.Format("20060102150405.000"), len(f.blobs))
 	f.blobs = append(f.blobs, &fakeBlob{ct: ct, id: id, created: created.Truncate(time.Millisecond), visibleAt: created.Add(late), recs: ids})
@@ -102,7 +147,11 @@ func runOnce(t *testing.T, src *fakeSource, last json.RawMessage, opt Options) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt.Now = src.now
+	opt.Now = src.now.Add(src.hostAhead)
+	opt.Server = src
+	// A new run learns the API's clock again; the command asks the API
+	// before the run (noProbe: it did not get an answer).
+	src.answered = !src.noProbe
 	out := Run(context.Background(), src, st, opt)
 	raw, err := out.State.Encode(out.Diagnostics)
 	if err != nil {
@@ -294,6 +343,9 @@ func TestClampWarnsAboutLostData(t *testing.T) {
 }
 
 func TestFailurePinsCursor(t *testing.T) {
+	// A listing failure pins its content type's cursor at the window; a
+	// blob failing on its own goes to the retry set and the blobs after it
+	// are delivered.
 	src := &fakeSource{now: t0, fail: map[string]int{}}
 	src.add("Audit.General", t0.Add(-50*time.Minute), 0, "a")
 	src.add("Audit.General", t0.Add(-40*time.Minute), 0, "b")
@@ -306,17 +358,23 @@ func TestFailurePinsCursor(t *testing.T) {
 	if out.Err == nil {
 		t.Fatal("no error")
 	}
-	if got := ids(out.Items); !slices.Equal(got, []string{"a"}) {
+	if got := ids(out.Items); !slices.Equal(got, []string{"a", "c"}) {
 		t.Fatalf("first: %v", got)
 	}
 	st, _ := Decode(last)
-	if c := st.Streams["Audit.General"].Cursor; !c.Equal(t0.Add(-40 * time.Minute)) {
-		t.Fatalf("cursor %s", c)
+	if g := st.Streams["Audit.General"]; !g.Cursor.Equal(t0.Add(-Settle)) || len(g.Retry) != 1 || g.Retry[0].ContentID != src.blobs[1].id {
+		t.Fatalf("Audit.General: cursor %s, retry %+v; want the cursor at the end and b in the retry set", g.Cursor, g.Retry)
+	}
+	if c := st.Streams["Audit.Exchange"].Cursor; !c.Equal(t0.Add(-time.Hour)) {
+		t.Fatalf("Audit.Exchange cursor %s, want the failed window's start", c)
 	}
 	src.now = src.now.Add(time.Minute)
-	_, out = runOnce(t, src, last, opt)
-	if got := ids(out.Items); !slices.Equal(got, []string{"b", "x", "c"}) && !slices.Equal(got, []string{"b", "c", "x"}) {
+	last, out = runOnce(t, src, last, opt)
+	if got := ids(out.Items); !slices.Equal(got, []string{"b", "x"}) {
 		t.Fatalf("second: %v (%v)", got, out.Err)
+	}
+	if strings.Contains(string(last), `"retry"`) {
+		t.Fatalf("b still in the retry set: %s", last)
 	}
 }
 

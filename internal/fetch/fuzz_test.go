@@ -19,8 +19,8 @@ func FuzzLastRun(f *testing.F) {
 	s := newStream(t0, t0.Add(-time.Hour))
 	st.Streams["Audit.General"] = s
 	s.addBlob("blob-1", t0.Add(-30*time.Minute))
-	st.addRecord(s, t0.Add(-30*time.Minute), "rec-1")
-	st.addRecord(s, t0.Add(-29*time.Minute), "rec-2")
+	st.addRecord(s, t0.Add(-30*time.Minute), Hash("rec-1"))
+	st.addRecord(s, t0.Add(-29*time.Minute), Hash("rec-2"))
 	s.Partials = []Partial{{ContentID: "blob-2", Created: t0.Add(-10 * time.Minute), Offset: 500}}
 	enc, err := st.Encode(&Diagnostics{})
 	if err != nil {
@@ -38,6 +38,7 @@ func FuzzLastRun(f *testing.F) {
 		`{"version":1,"streams":{"Audit.General":{"cursor":"9999-12-31T23:59:59-01:00","from":"9999-12-31T23:59:59Z"}}}`,
 		`{"version":1,"streams":{"x":{"cursor":"2026-11-28T09:30:15Z","from":"2026-11-28T09:30:15Z","partials":[{"content_id":"b","content_created":"2026-11-28T09:30:15.5+01:00","offset":3}]}}}`,
 		`{"version":1.0,"streams":{},"diagnostics":{"x":1}}`, `{"version":"1"}`,
+		`{"version":1,"streams":{"Audit.General":{"cursor":"2026-11-28T09:30:15Z","from":"2026-11-28T09:30:15Z","retry":[{"content_id":"b","content_uri":"https://x/b","content_created":"2026-11-28T09:30:15Z","first_failure":"2026-11-28T09:31:15Z","next_attempt":"2026-11-28T09:32:15Z","attempts":1,"last_error":"HTTP 500"}]}},"diagnostics":"anything"}`,
 	} {
 		f.Add([]byte(raw))
 	}
@@ -104,6 +105,15 @@ func sameLastRun(t *testing.T, a, b []byte) bool {
 				return false
 			}
 		}
+		if len(sa.Retry) != len(sb.Retry) {
+			return false
+		}
+		for i := range sa.Retry {
+			xa, xb := sa.Retry[i], sb.Retry[i]
+			if xa.ContentID != xb.ContentID || xa.ContentURI != xb.ContentURI || !xa.Created.Equal(xb.Created) || xa.Attempts != xb.Attempts || xa.Offset != xb.Offset || xa.LastError != xb.LastError {
+				return false
+			}
+		}
 		if sa.Seen != sb.Seen {
 			da, _ := base64.StdEncoding.DecodeString(sa.Seen)
 			db, _ := base64.StdEncoding.DecodeString(sb.Seen)
@@ -125,6 +135,11 @@ func outsideWireYears(st *State) bool {
 		}
 		for _, p := range s.Partials {
 			if out(p.Created) {
+				return true
+			}
+		}
+		for _, x := range s.Retry {
+			if out(x.Created) || out(x.FirstFailure) || out(x.NextAttempt) {
 				return true
 			}
 		}

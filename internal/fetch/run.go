@@ -5,34 +5,31 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sort"
 	"time"
 
 	"github.com/secops-go/ms-management-activity/internal/activity"
 )
 
-// Timing rules (api-facts.md A.3, A.4).
+// Timing rules (api-facts.md A.3, A.4). Every time here is the API's.
 const (
 	// Settle keeps the newest minute out of listings: listings are
 	// eventually consistent and a blob may still be appearing.
 	Settle = time.Minute
-	// Retention is how far back the API lets a listing start.
-	Retention = 7 * 24 * time.Hour
-	// SafetyMargin keeps listings clear of the 7-day limit, for clock skew
-	// and for the time a run takes (Elastic uses 5 minutes).
+	// Retention is how far back the API lets a listing start, and how long
+	// after contentCreated a blob can be downloaded.
+	Retention = activity.Retention
+	// SafetyMargin keeps listings clear of the 7-day limit, for the time a
+	// run takes and for the API's own rounding (Elastic uses 5 minutes).
 	SafetyMargin = 15 * time.Minute
 	// MaxWindow is the longest window one listing may cover.
-	MaxWindow = 24 * time.Hour
+	MaxWindow = activity.MaxWindow
 	// MaxLag bounds how long record Ids are kept for a content type that
-	// lags behind the others (see Run's pruning).
+	// lags behind the others (see prune).
 	MaxLag = 6 * time.Hour
-	// GiveUpRuns is how many consecutive runs a blob may fail to decode
-	// before it is skipped with a warning: it cannot be fetched any better
-	// later, and holding the cursor would stall its content type for up to
-	// 7 days. (A blob over max_blob_mb is never given up: raising the
-	// parameter fetches it.)
-	GiveUpRuns = 3
+	// SkewWarning is the clock offset from which a run says that the
+	// engine's clock disagrees with the API's.
+	SkewWarning = time.Minute
 )
 
 // Source is what Run needs from the API client (*activity.Client).
@@ -41,8 +38,22 @@ type Source interface {
 	Download(ctx context.Context, blobs []activity.Blob, fn func(b activity.Blob, recs []activity.Record, err error) error) error
 }
 
+// ServerClock is the API's clock as the run learns it from the Date header
+// of the API's answers (*activity.ServerClock).
+type ServerClock interface {
+	// Now is the API's current time (the host's until an answer is seen).
+	Now() time.Time
+	// Vouched is the newest time an answer carried.
+	Vouched() (time.Time, bool)
+	// Offset is host minus API, once an answer carried a Date.
+	Offset() (time.Duration, bool)
+}
+
 // Options configure one run.
 type Options struct {
+	// Server is the API's clock; nil takes Now as the API's time (tests of
+	// the algorithm alone).
+	Server       ServerClock
 	Now          time.Time
 	ContentTypes []string // canonical names, in the order to merge ties
 	Overlap      time.Duration
@@ -67,26 +78,29 @@ type Item struct {
 // delivered, even when Err is set (a failure pins the failing content
 // type's cursor at the first blob or window it could not deliver).
 type Outcome struct {
-	Items       []Item // listing order (blob, then record)
+	Items       []Item // listing order (blob, then record); retried blobs first
 	State       *State
 	Diagnostics *Diagnostics
 	Warnings    []string
-	Err         error // the first failure, nil when the run completed
-	// Unreadable is true when every failure of the run was a blob that
-	// could not be decoded: the state then carries the failure counts
-	// (Stream.Unreadable) and must be kept even though nothing else moved.
-	Unreadable bool
+	// Err is the first failure that stopped a content type (a listing, the
+	// token, throttling, the deadline), nil when the run completed. A blob
+	// that fails on its own goes to the retry set and is only a warning.
+	Err error
 }
 
 // Diagnostics are stored in lastRun for people (the engine shows no war
 // room for scheduled fetches); they are never read back.
 type Diagnostics struct {
-	RunAt     string                  `json:"run_at"`
-	Incidents int                     `json:"incidents"`
-	Limited   bool                    `json:"max_fetch_reached,omitempty"`
-	Streams   map[string]*StreamStats `json:"streams,omitempty"`
-	Warnings  []string                `json:"warnings,omitempty"`
-	Error     string                  `json:"error,omitempty"`
+	// RunAt is the API's time when the run started.
+	RunAt string `json:"run_at"`
+	// ClockOffset says how far the engine's clock is from the API's, when
+	// it is at least a second off.
+	ClockOffset string                  `json:"clock_offset,omitempty"`
+	Incidents   int                     `json:"incidents"`
+	Limited     bool                    `json:"max_fetch_reached,omitempty"`
+	Streams     map[string]*StreamStats `json:"streams,omitempty"`
+	Warnings    []string                `json:"warnings,omitempty"`
+	Error       string                  `json:"error,omitempty"`
 	// Dedupe set sizes after pruning.
 	BlobHashes   int `json:"blob_hashes"`
 	RecordHashes int `json:"record_hashes"`
@@ -99,6 +113,9 @@ type StreamStats struct {
 	AlreadyDone    int    `json:"blobs_already_delivered"`
 	Downloaded     int    `json:"blobs_downloaded"`
 	Skipped        int    `json:"blobs_skipped,omitempty"`
+	Retried        int    `json:"blobs_retried,omitempty"`
+	Retrying       int    `json:"blobs_to_retry,omitempty"`
+	Expired        int    `json:"blobs_expired,omitempty"`
 	Records        int    `json:"records"`
 	Duplicates     int    `json:"duplicate_records"`
 	Filtered       int    `json:"filtered_records"`
@@ -110,345 +127,375 @@ type StreamStats struct {
 
 var errStop = errors.New("max_fetch reached")
 
-// entry is one listed blob in a run.
+// entry is one blob to deliver in a run: listed, or from the retry set.
 type entry struct {
 	ct      int // index in Options.ContentTypes
 	blob    activity.Blob
 	created time.Time
-	done    bool // delivered (fully, or skipped as gone) or already delivered
+	// done: delivered (fully, or skipped as gone), already delivered, or
+	// handed to the retry set; a listed entry not done pins the cursor.
+	done  bool
+	retry *Retry // the retry set's entry, when the blob is retried
 }
 
 // streamRun is one content type's progress in a run.
 type streamRun struct {
-	name   string
-	s      *Stream
+	name string
+	s    *Stream
+	// fresh: the position was made up this run (a first run), so moving it
+	// up loses nothing that was ever due.
+	fresh  bool
 	next   time.Time // start of the next window to list
 	failed error
 	failAt time.Time // listing start that failed (zero: a blob failed)
-	// unreadable: the failure is a blob that could not be decoded.
-	unreadable bool
-	entries    []*entry
-	stats      *StreamStats
-	touched    map[string]bool // partial content IDs met this run
+	// entries are the listed blobs (not the retried ones, which never pin
+	// the cursor).
+	entries []*entry
+	listed  map[string]bool // content IDs met this run, listed or retried
+	stats   *StreamStats
+	touched map[string]bool // partial content IDs met this run
+	// failures in a row: past maxFailuresInARow the content type stops,
+	// for then the API is failing, not one blob.
+	failures int
+	// renewed counts retried blobs that failed again this run.
+	renewed int
+}
+
+// runner is one run's working state.
+type runner struct {
+	ctx   context.Context
+	src   Source
+	opt   Options
+	clock ServerClock
+	log   *slog.Logger
+	st    *State
+	out   *Outcome
+	// now, end and floor are the API's: its time at the start of the run,
+	// the end of listings (now − Settle) and the earliest listing start
+	// (now − Retention + SafetyMargin).
+	now, end, floor time.Time
+	runs            []*streamRun
+	stopped         bool // max_fetch reached
+	blobsDone       int  // blobs handed back by Download this run
 }
 
 // Run lists, downloads and dedupes one fetch run. prev is the decoded
 // lastRun (nil on a first run); it is not modified.
 func Run(ctx context.Context, src Source, prev *State, opt Options) *Outcome {
+	r := newRunner(ctx, src, prev, opt)
+	r.retryDue()
+	r.listAndDeliver()
+	if r.out.Err == nil && ctx.Err() != nil {
+		r.out.Err = stoppedErr(ctx)
+	}
+	for _, sr := range r.runs {
+		r.placeCursor(sr)
+	}
+	r.prune()
+	return r.finish()
+}
+
+func newRunner(ctx context.Context, src Source, prev *State, opt Options) *runner {
 	log := opt.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	now := opt.Now.UTC()
-	end := now.Add(-Settle).Truncate(time.Second)
-	floor := now.Add(-Retention + SafetyMargin).Truncate(time.Second)
+	clk := opt.Server
+	if clk == nil {
+		clk = fixedClock(opt.Now.UTC())
+	}
 	st := prev
 	if st == nil {
 		st = NewState()
 	}
-	out := &Outcome{State: st, Diagnostics: &Diagnostics{RunAt: now.Format(wireTime), Streams: map[string]*StreamStats{}}}
-	warn := func(format string, args ...any) {
-		msg := fmt.Sprintf(format, args...)
-		out.Warnings = append(out.Warnings, msg)
-		log.Warn(msg)
-	}
-
-	runs := make([]*streamRun, len(opt.ContentTypes))
+	r := &runner{ctx: ctx, src: src, opt: opt, clock: clk, log: log, st: st}
+	r.now = clk.Now().UTC()
+	r.end = r.now.Add(-Settle).Truncate(time.Second)
+	r.floor = floorAt(r.now)
+	r.out = &Outcome{State: st, Diagnostics: &Diagnostics{RunAt: r.now.Format(wireTime), Streams: map[string]*StreamStats{}}}
+	r.runs = make([]*streamRun, len(opt.ContentTypes))
 	for i, ct := range opt.ContentTypes {
-		s := st.Streams[ct]
-		if s == nil {
-			start := now.Add(-opt.FirstFetch).Truncate(time.Second)
-			if !st.MigratedFrom.IsZero() {
-				start = st.MigratedFrom.Truncate(time.Second)
-			} else if start.Before(floor) {
-				warn("%s: first_fetch_delta reaches back to %s, but the API serves only the last 7 days; starting at %s.", ct, start.Format(wireTime), floor.Format(wireTime))
-				start = floor
-			}
-			s = newStream(start, start)
-			st.Streams[ct] = s
-		}
-		stats := &StreamStats{}
-		out.Diagnostics.Streams[ct] = stats
-		if s.Cursor.Before(floor) {
-			lost := floor.Sub(s.Cursor)
-			warn("%s: the fetch position %s is more than 7 days old and the API serves only the last 7 days (minus a %s safety margin): content made available between %s and %s (%s) could not be fetched. Use a Microsoft Purview audit search for that period.",
-				ct, s.Cursor.Format(wireTime), SafetyMargin, s.Cursor.Format(wireTime), floor.Format(wireTime), humanDuration(lost))
-			stats.LostUntil = floor.Format(wireTime)
-			s.Cursor = floor
-			// Partials older than the floor are beyond reach too.
-			s.Partials = slices.DeleteFunc(s.Partials, func(p Partial) bool { return p.Created.Before(floor) })
-		}
-		if s.From.Before(floor) {
-			s.From = floor
-		}
-		runs[i] = &streamRun{name: ct, s: s, next: s.From, stats: stats, touched: map[string]bool{}}
+		r.runs[i] = r.startStream(ct)
 	}
 	st.MigratedFrom = time.Time{}
+	return r
+}
 
-	// Windows run in lockstep across content types on one 24-hour grid, and
-	// each window's new blobs are merged by contentCreated, so the cursors
-	// of all content types advance together and max_fetch is shared fairly.
-	gridStart := end
-	for _, r := range runs {
-		if r.next.Before(gridStart) {
-			gridStart = r.next
+// startStream finds where a content type continues: its position, or
+// where a first run (or a migrated one) starts; a position in the future
+// or beyond the 7 days the API serves is corrected with a warning.
+func (r *runner) startStream(ct string) *streamRun {
+	st := r.st
+	s := st.Streams[ct]
+	stats := &StreamStats{}
+	r.out.Diagnostics.Streams[ct] = stats
+	fresh := false
+	if s == nil {
+		start := r.now.Add(-r.opt.FirstFetch).Truncate(time.Second)
+		if m := st.MigratedFrom; !m.IsZero() {
+			start = m.Truncate(time.Second)
+			if m.After(r.now.Add(Settle)) {
+				start = r.now.Add(-r.opt.Overlap).Truncate(time.Second)
+				r.warn("%s: the reference integration's last_fetch %s is in the future (Microsoft's clock says %s), probably written while the engine's clock was ahead; fetching starts at %s instead (one fetch_overlap back). Records the reference already delivered from that hour may come once more.",
+					ct, m.Format(wireTime), r.now.Format(wireTime), start.Format(wireTime))
+			}
+		} else if start.Before(r.floor) {
+			r.warn("%s: first_fetch_delta reaches back to %s, but the API serves only the last 7 days; starting at %s.", ct, start.Format(wireTime), r.floor.Format(wireTime))
+			start = r.floor
+		}
+		s = newStream(start, start)
+		st.Streams[ct] = s
+		fresh = st.MigratedFrom.IsZero()
+	} else if bad := s.Cursor; bad.After(r.now.Add(Settle)) {
+		safe := r.safePoint(s)
+		r.warn("%s: the fetch position %s is in the future (Microsoft's clock says %s), probably written while the engine's clock was ahead; listing again from %s. Blobs delivered since then are recognized and not delivered twice.",
+			ct, bad.Format(wireTime), r.now.Format(wireTime), safe.Format(wireTime))
+		s.Cursor = safe
+		if s.From.After(safe) {
+			s.From = safe
 		}
 	}
-	stopped := false
-	blobsDone := 0 // blobs handed back by Download this run
-	for ws := gridStart; ws.Before(end) && !stopped && ctx.Err() == nil; ws = ws.Add(MaxWindow) {
+	sr := &streamRun{name: ct, s: s, fresh: fresh, stats: stats, touched: map[string]bool{}, listed: map[string]bool{}}
+	if s.Cursor.Before(r.floor) {
+		r.clamp(sr, r.floor)
+	}
+	if s.From.Before(r.floor) {
+		s.From = r.floor
+	}
+	sr.next = s.From
+	return sr
+}
+
+// safePoint is where a content type whose position is in the future lists
+// again: one overlap back from the API's now, or earlier when the state
+// shows deliveries or partial blobs before that (everything delivered from
+// the oldest of them on is in the dedupe set), never beyond the 7 days.
+func (r *runner) safePoint(s *Stream) time.Time {
+	safe := r.now.Add(-r.opt.Overlap)
+	if t, ok := s.seen.oldest(); ok && t.Before(safe) {
+		safe = t
+	}
+	for _, p := range s.Partials {
+		if p.Created.Before(safe) {
+			safe = p.Created
+		}
+	}
+	if safe.Before(r.floor) {
+		safe = r.floor
+	}
+	return safe.Truncate(time.Second)
+}
+
+// clamp moves a content type's position up to floor, the earliest start the
+// API accepts, and says which period can no longer be fetched.
+func (r *runner) clamp(sr *streamRun, floor time.Time) {
+	s := sr.s
+	if !s.Cursor.Before(floor) {
+		return
+	}
+	lost := floor.Sub(s.Cursor)
+	if !sr.fresh {
+		r.warn("%s: the fetch position %s is more than 7 days old and the API serves only the last 7 days (minus a %s safety margin): content made available between %s and %s (%s) could not be fetched. Use a Microsoft Purview audit search for that period.",
+			sr.name, s.Cursor.Format(wireTime), SafetyMargin, s.Cursor.Format(wireTime), floor.Format(wireTime), humanDuration(lost))
+		sr.stats.LostUntil = floor.Format(wireTime)
+	}
+	s.Cursor = floor
+	if s.From.Before(floor) {
+		s.From = floor
+	}
+	// Partials older than the floor are beyond reach too.
+	var keep []Partial
+	for _, p := range s.Partials {
+		if !p.Created.Before(floor) {
+			keep = append(keep, p)
+		}
+	}
+	s.Partials = keep
+}
+
+// listAndDeliver lists the content types' windows in lockstep on one
+// 24-hour grid and delivers each window's new blobs merged by
+// contentCreated, so the cursors of all content types advance together and
+// max_fetch is shared fairly.
+func (r *runner) listAndDeliver() {
+	gridStart := r.end
+	for _, sr := range r.runs {
+		if sr.next.Before(gridStart) {
+			gridStart = sr.next
+		}
+	}
+	for ws := gridStart; r.refreshEnd(ws) && !r.stopped && r.out.Err == nil && r.ctx.Err() == nil; ws = ws.Add(MaxWindow) {
 		we := ws.Add(MaxWindow)
-		if we.After(end) {
-			we = end
+		if we.After(r.end) {
+			we = r.end
 		}
 		var batch []*entry
-		for i, r := range runs {
-			if r.failed != nil || !r.next.Before(we) || !r.next.Before(end) {
+		for i, sr := range r.runs {
+			if sr.failed != nil || !sr.next.Before(we) || !sr.next.Before(r.end) {
 				continue
 			}
-			a := r.next
+			a := sr.next
 			if a.Before(ws) {
 				a = ws
 			}
-			r.stats.Listings++
-			blobs, err := src.ListContent(ctx, r.name, a, we)
+			blobs, a, err := r.list(sr, a, we)
 			if err != nil {
-				r.failed, r.failAt = err, a
+				sr.failed, sr.failAt = err, a
 				continue
 			}
-			r.next = we
-			r.stats.LastListingEnd = we.Format(wireTime)
-			for _, b := range blobs {
-				created, err := b.Created()
-				if err != nil {
-					// Unparseable contentCreated: pin it at the window start,
-					// which the next listing includes again.
-					created = a
-				}
-				e := &entry{ct: i, blob: b, created: created.UTC()}
-				r.stats.Listed++
-				r.entries = append(r.entries, e)
-				if r.s.BlobDelivered(b.ContentID) {
-					e.done = true
-					r.stats.AlreadyDone++
-					continue
-				}
-				batch = append(batch, e)
-			}
+			sr.next = we
+			sr.stats.LastListingEnd = we.Format(wireTime)
+			batch = append(batch, r.newEntries(i, sr, a, blobs)...)
 		}
 		sort.SliceStable(batch, func(i, j int) bool { return batch[i].created.Before(batch[j].created) })
-		if len(batch) == 0 {
+		r.download(batch)
+	}
+}
+
+// refreshEnd moves the end of listings up when the API's clock, as learned
+// from the answers so far, is later than planned (the run began before any
+// answer told it), and reports whether ws is still before it.
+func (r *runner) refreshEnd(ws time.Time) bool {
+	if end := r.clock.Now().Add(-Settle).Truncate(time.Second); end.After(r.end) {
+		r.end = end
+	}
+	return ws.Before(r.end)
+}
+
+// list lists one window. When the API refuses the window's times (AF20055,
+// AF20030: the start is more than 7 days back by its clock), the start is
+// recomputed from the API's clock, which the refusal's Date header has just
+// updated, and the window is listed once more.
+func (r *runner) list(sr *streamRun, a, we time.Time) ([]activity.Blob, time.Time, error) {
+	sr.stats.Listings++
+	blobs, err := r.src.ListContent(r.ctx, sr.name, a, we)
+	if code := activity.ErrorCode(err); code != activity.CodeBadTimeWindow && code != activity.CodeBadTimeWindow2 {
+		return blobs, a, err
+	}
+	if floor := floorAt(r.clock.Now()); floor.After(r.floor) {
+		r.floor = floor
+	}
+	r.log.Info("the API refused the listing window; recomputing it from the API's clock", "contentType", sr.name, "start", a, "floor", r.floor, "error", err)
+	if a.Before(r.floor) {
+		r.clamp(sr, r.floor)
+		a = r.floor
+	}
+	if !a.Before(we) {
+		return nil, a, nil
+	}
+	sr.stats.Listings++
+	blobs, err = r.src.ListContent(r.ctx, sr.name, a, we)
+	return blobs, a, err
+}
+
+// newEntries turns one listing into the entries to deliver: a blob already
+// delivered, met before in this run (listed twice) or waiting in the retry
+// set is not downloaded.
+func (r *runner) newEntries(ct int, sr *streamRun, a time.Time, blobs []activity.Blob) []*entry {
+	var batch []*entry
+	for _, b := range blobs {
+		sr.stats.Listed++
+		if sr.listed[b.ContentID] {
 			continue
 		}
-		// With max_fetch, the batch goes to Download in chunks sized to what
-		// the cut still needs (from the incidents per blob seen so far), so
-		// the client's read-ahead does not download blobs past the cut only
-		// to cancel them: those requests cost the tenant's quota.
-		var err error
-		for pos := 0; pos < len(batch) && err == nil; {
-			n := len(batch) - pos
-			if opt.MaxFetch > 0 {
-				n = min(n, chunkSize(opt.MaxFetch-len(out.Items), len(out.Items), blobsDone, opt.ReadAhead))
-			}
-			chunk := batch[pos : pos+n]
-			pos += n
-			blobs := make([]activity.Blob, len(chunk))
-			for i, e := range chunk {
-				blobs[i] = e.blob
-			}
-			idx := 0
-			err = src.Download(ctx, blobs, func(b activity.Blob, recs []activity.Record, derr error) error {
-				e := chunk[idx]
-				idx++
-				blobsDone++
-				r := runs[e.ct]
-				if r.failed != nil {
-					return nil // left undelivered: the cursor stays before it
-				}
-				if derr != nil {
-					if ctx.Err() != nil {
-						return stoppedErr(ctx)
-					}
-					var ce *activity.ContentError
-					if activity.IsSkippable(derr) && !errors.As(derr, &ce) {
-						// The blob is gone (AF20050/51/52): nothing can fetch
-						// it again, so report it and go on.
-						warn("%s: skipped content blob %s (contentCreated %s): %v", r.name, b.ContentID, b.ContentCreated, derr)
-						r.stats.Skipped++
-						r.s.addBlob(b.ContentID, e.created)
-						r.s.Partials = dropPartial(r.s.Partials, b.ContentID)
-						e.done = true
-						return nil
-					}
-					if errors.As(derr, &ce) && !ce.TooLarge {
-						runs := unreadableRuns(r.s, b.ContentID) + 1
-						if runs >= GiveUpRuns {
-							warn("%s: gave up on content blob %s (contentCreated %s) after %d fetch runs could not read it (%v); its records were not delivered. Check them with a Microsoft Purview audit search.",
-								r.name, b.ContentID, b.ContentCreated, runs, derr)
-							r.stats.Skipped++
-							r.s.addBlob(b.ContentID, e.created)
-							r.s.Partials = dropPartial(r.s.Partials, b.ContentID)
-							r.s.Unreadable = dropUnreadable(r.s.Unreadable, b.ContentID)
-							e.done = true
-							return nil
-						}
-						r.s.Unreadable = setUnreadable(r.s.Unreadable, Unreadable{ContentID: b.ContentID, Created: e.created, Runs: runs})
-						r.unreadable = true
-					}
-					r.failed = derr
-					return nil
-				}
-				r.s.Unreadable = dropUnreadable(r.s.Unreadable, b.ContentID)
-				r.stats.Downloaded++
-				start := 0
-				if p := findPartial(r.s.Partials, b.ContentID); p != nil {
-					start = p.Offset
-					r.touched[b.ContentID] = true
-				}
-				for j := start; j < len(recs); j++ {
-					rec := recs[j]
-					r.stats.Records++
-					if rec.ID != "" && st.RecordSeen(rec.ID) {
-						r.stats.Duplicates++
-						continue
-					}
-					if !opt.Filter.Match(&rec) {
-						r.stats.Filtered++
-						continue
-					}
-					if rec.ID != "" {
-						st.addRecord(r.s, e.created, rec.ID)
-					}
-					out.Items = append(out.Items, Item{ContentType: r.name, ContentID: b.ContentID, BlobCreated: e.created, Record: rec})
-					r.stats.Incidents++
-					if opt.MaxFetch > 0 && len(out.Items) >= opt.MaxFetch {
-						stopped = true
-						if j+1 < len(recs) {
-							r.s.Partials = setPartial(r.s.Partials, Partial{ContentID: b.ContentID, Created: e.created, Offset: j + 1})
-							r.touched[b.ContentID] = true
-							return errStop
-						}
-						r.s.addBlob(b.ContentID, e.created)
-						r.s.Partials = dropPartial(r.s.Partials, b.ContentID)
-						e.done = true
-						return errStop
-					}
-				}
-				r.s.addBlob(b.ContentID, e.created)
-				r.s.Partials = dropPartial(r.s.Partials, b.ContentID)
-				e.done = true
-				return nil
-			})
+		sr.listed[b.ContentID] = true
+		created, err := b.Created()
+		if err != nil {
+			// Unparseable contentCreated: pin it at the window start,
+			// which the next listing includes again.
+			created = a
 		}
-		if err != nil && !errors.Is(err, errStop) {
-			// Only the context ends a download early; everything not yet
-			// handed to fn stays undelivered.
-			out.Err = err
-			break
+		e := &entry{ct: ct, blob: b, created: created.UTC()}
+		if findRetry(sr.s.Retry, b.ContentID) != nil {
+			continue // retried on its own schedule; it does not pin the cursor
 		}
+		sr.entries = append(sr.entries, e)
+		if sr.s.BlobDelivered(b.ContentID) {
+			e.done = true
+			sr.stats.AlreadyDone++
+			continue
+		}
+		batch = append(batch, e)
 	}
-	if out.Err == nil && ctx.Err() != nil {
-		out.Err = stoppedErr(ctx)
-	}
+	return batch
+}
 
-	for _, r := range runs {
-		limit := end
-		switch {
-		case r.failed != nil && !r.failAt.IsZero():
-			limit = r.failAt
-		case r.next.Before(end):
-			limit = r.next
+// download hands the batch to the source and delivers each blob. With
+// max_fetch, the batch goes in chunks sized to what the cut still needs
+// (from the incidents per blob seen so far), so the client's read-ahead
+// does not download blobs past the cut only to cancel them: those requests
+// cost the tenant's quota.
+func (r *runner) download(batch []*entry) {
+	var err error
+	for pos := 0; pos < len(batch) && err == nil && !r.stopped; {
+		n := len(batch) - pos
+		if r.opt.MaxFetch > 0 {
+			n = min(n, chunkSize(r.opt.MaxFetch-len(r.out.Items), len(r.out.Items), r.blobsDone, r.opt.ReadAhead))
 		}
-		for _, e := range r.entries {
-			if !e.done && e.created.Before(limit) {
-				limit = e.created
-			}
+		chunk := batch[pos : pos+n]
+		pos += n
+		blobs := make([]activity.Blob, len(chunk))
+		for i, e := range chunk {
+			blobs[i] = e.blob
 		}
-		// A partial blob not met again although its time was listed has
-		// vanished from the listings; keeping it would pin the cursor.
-		var keep []Partial
-		for _, p := range r.s.Partials {
-			if !r.touched[p.ContentID] && p.Created.Before(limit) && !p.Created.Before(r.s.From) {
-				if listedPast(r, p.Created) {
-					warn("%s: content blob %s, delivered up to record %d, is no longer listed; the rest of it could not be fetched.", r.name, p.ContentID, p.Offset)
-					continue
+		idx := 0
+		err = r.src.Download(r.ctx, blobs, func(_ activity.Blob, recs []activity.Record, derr error) error {
+			e := chunk[idx]
+			idx++
+			r.blobsDone++
+			return r.deliver(e, recs, derr)
+		})
+	}
+	if err != nil && !errors.Is(err, errStop) {
+		// Only the context ends a download early; everything not yet
+		// handed to deliver stays undelivered.
+		r.out.Err = err
+	}
+}
+
+func (r *runner) warn(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	r.out.Warnings = append(r.out.Warnings, msg)
+	r.log.Warn(msg)
+}
+
+// finish reports the clock skew and fills the diagnostics.
+func (r *runner) finish() *Outcome {
+	out, st := r.out, r.st
+	if d, ok := r.clock.Offset(); ok {
+		out.Diagnostics.ClockOffset = offsetWords(d)
+		if d >= SkewWarning || d <= -SkewWarning {
+			r.warn("%s", SkewMessage(d))
+		}
+	}
+	for _, sr := range r.runs {
+		sr.stats.Retrying = len(sr.s.Retry)
+		sr.stats.LagSeconds = int64(r.now.Sub(sr.s.Cursor) / time.Second)
+		if sr.renewed > 0 {
+			oldest := sr.s.Retry[0]
+			for _, x := range sr.s.Retry {
+				if x.FirstFailure.Before(oldest.FirstFailure) {
+					oldest = x
 				}
 			}
-			if p.Created.Before(limit) {
-				limit = p.Created
-			}
-			keep = append(keep, p)
+			r.warn("%s: %d content blob(s) failed again and stay in the retry set (the oldest, %s, has failed since %s: %s); later blobs are delivered meanwhile.",
+				sr.name, sr.renewed, oldest.ContentID, oldest.FirstFailure.Format(wireTime), oldest.LastError)
 		}
-		r.s.Partials = keep
-		// Failure counts of blobs now out of reach go; a blob read
-		// successfully dropped its own above.
-		r.s.Unreadable = slices.DeleteFunc(r.s.Unreadable, func(u Unreadable) bool { return u.Created.Before(r.s.From) })
-		cur := limit.Truncate(time.Second)
-		if cur.Before(r.s.From) {
-			cur = r.s.From // only when contentCreated was unparseable and truncated below From
-		}
-		r.s.Cursor = cur
-		if f := cur.Add(-opt.Overlap); f.After(r.s.From) {
-			r.s.From = f
-		}
-		r.stats.LagSeconds = int64(now.Sub(r.s.Cursor) / time.Second)
-		if r.failed != nil {
+		if sr.failed != nil {
 			if out.Err == nil {
-				out.Err = r.failed
+				out.Err = sr.failed
 			}
-			warn("%s: stopped at %s: %v", r.name, r.s.Cursor.Format(wireTime), r.failed)
-		}
-	}
-	// Record Ids stay one overlap longer than blob IDs, so a record
-	// re-delivered in a blob up to one overlap later is still caught, and
-	// as long as the slowest content type needs them (a record can come
-	// again under another content type), but no more than MaxLag behind
-	// the fastest, so a stuck content type cannot grow lastRun unbounded.
-	var lo, hi time.Time
-	for i, r := range runs {
-		if i == 0 || r.s.From.Before(lo) {
-			lo = r.s.From
-		}
-		if i == 0 || r.s.From.After(hi) {
-			hi = r.s.From
-		}
-	}
-	if lo.Before(hi.Add(-MaxLag)) {
-		lo = hi.Add(-MaxLag)
-	}
-	for _, r := range runs {
-		p := lo
-		if r.s.From.Before(p) {
-			p = r.s.From
-		}
-		st.prune(r.s, p.Add(-opt.Overlap))
-	}
-	out.Unreadable = out.Err != nil
-	for _, r := range runs {
-		if r.failed != nil && !r.unreadable {
-			out.Unreadable = false
+			r.warn("%s: stopped at %s: %v", sr.name, sr.s.Cursor.Format(wireTime), sr.failed)
 		}
 	}
 	out.Diagnostics.Incidents = len(out.Items)
-	out.Diagnostics.Limited = stopped
+	out.Diagnostics.Limited = r.stopped
 	out.Diagnostics.Warnings = out.Warnings
 	if out.Err != nil {
 		out.Diagnostics.Error = out.Err.Error()
 	}
 	out.Diagnostics.BlobHashes, out.Diagnostics.RecordHashes = st.Sizes()
 	return out
-}
-
-// listedPast reports whether this run listed the time t for r.
-func listedPast(r *streamRun, t time.Time) bool {
-	if r.stats.Listings == 0 {
-		return false
-	}
-	limit := r.next
-	if r.failed != nil && !r.failAt.IsZero() {
-		limit = r.failAt
-	}
-	return t.Before(limit)
 }
 
 // chunkSize is how many blobs to hand to Download next when need more
@@ -465,50 +512,6 @@ func chunkSize(need, got, done, readAhead int) int {
 	perBlob := float64(got) / float64(done)
 	n := int(float64(need)/perBlob) + 1
 	return max(n, 1)
-}
-
-func unreadableRuns(s *Stream, id string) int {
-	for _, u := range s.Unreadable {
-		if u.ContentID == id {
-			return u.Runs
-		}
-	}
-	return 0
-}
-
-func setUnreadable(us []Unreadable, u Unreadable) []Unreadable {
-	for i := range us {
-		if us[i].ContentID == u.ContentID {
-			us[i] = u
-			return us
-		}
-	}
-	return append(us, u)
-}
-
-func dropUnreadable(us []Unreadable, id string) []Unreadable {
-	return slices.DeleteFunc(us, func(u Unreadable) bool { return u.ContentID == id })
-}
-
-func findPartial(ps []Partial, id string) *Partial {
-	for i := range ps {
-		if ps[i].ContentID == id {
-			return &ps[i]
-		}
-	}
-	return nil
-}
-
-func setPartial(ps []Partial, p Partial) []Partial {
-	if q := findPartial(ps, p.ContentID); q != nil {
-		*q = p
-		return ps
-	}
-	return append(ps, p)
-}
-
-func dropPartial(ps []Partial, id string) []Partial {
-	return slices.DeleteFunc(ps, func(p Partial) bool { return p.ContentID == id })
 }
 
 // humanDuration renders d as "2d 0h 15m".

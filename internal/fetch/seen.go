@@ -308,3 +308,28 @@ func (r *byteReader) set() ([]uint64, error) {
 	r.b = data[(pos+7)/8:]
 	return out, nil
 }
+
+// recordHash is the dedupe key of a record: the hash of its Id, or, for a
+// record without one (absent, empty or null), of its bytes, so a record
+// delivered again byte for byte is still recognized.
+func recordHash(id string, raw []byte) uint64 {
+	if id != "" {
+		return Hash(id)
+	}
+	h := sha256.New()
+	h.Write([]byte("\x00record bytes\x00")) // never the hash of an Id
+	h.Write(raw)
+	var sum [sha256.Size]byte
+	return binary.LittleEndian.Uint64(h.Sum(sum[:0]))
+}
+
+// oldest returns the start of the oldest minute holding anything.
+func (s *seen) oldest() (time.Time, bool) {
+	first, ok := int64(0), false
+	for m := range s.buckets {
+		if !ok || m < first {
+			first, ok = m, true
+		}
+	}
+	return time.Unix(first*60, 0).UTC(), ok
+}

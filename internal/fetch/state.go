@@ -22,19 +22,20 @@ type State struct {
 	// Migrated is set when the state was converted from the reference
 	// integration's {"last_fetch": ...}.
 	Migrated bool
-	// Diagnostics are the previous run's, as read (informational only).
+	// Diagnostics are the previous run's, as read, for people: nil when
+	// absent or not of the shape written. A run never reads them.
 	Diagnostics *Diagnostics
 	// MigratedFrom is the reference's last_fetch while the state has not
 	// been run yet (zero otherwise): streams without a position start there.
 	MigratedFrom time.Time
 
-	records map[uint64]struct{} // record Id hashes of every stream's buckets
+	records map[uint64]struct{} // record hashes of every stream's buckets
 }
 
 // Stream is one content type's position.
 type Stream struct {
 	// Cursor: every blob with contentCreated < Cursor that the API listed
-	// when it was last asked has been delivered, except Partials.
+	// when it was last asked has been delivered, except Partials and Retry.
 	Cursor time.Time
 	// From is where the next listing starts (Cursor minus the overlap,
 	// never lower than what the dedupe set covers): every blob with
@@ -43,11 +44,10 @@ type Stream struct {
 	// Partials are blobs delivered only up to a record offset (max_fetch
 	// cut inside a blob). They are not in the dedupe set.
 	Partials []Partial
-	// Unreadable are blobs that could not be decoded (malformed JSON that
-	// survived the client's retries), with how many runs failed on them.
-	// After GiveUpRuns runs a blob is skipped with a warning rather than
-	// stalling its content type until it expires.
-	Unreadable []Unreadable
+	// Retry are blobs that failed to download or decode: later blobs are
+	// delivered past them, and they are fetched again, each on its own
+	// back-off, until they succeed or expire.
+	Retry []*Retry
 
 	seen  *seen
 	blobs map[uint64]struct{}
@@ -60,11 +60,20 @@ type Partial struct {
 	Offset    int       `json:"offset"`
 }
 
-// Unreadable is a blob that failed to decode in Runs consecutive runs.
-type Unreadable struct {
-	ContentID string    `json:"content_id"`
-	Created   time.Time `json:"content_created"`
-	Runs      int       `json:"runs"`
+// Retry is a blob that could not be fetched, kept to be fetched again
+// (see retry.go).
+type Retry struct {
+	ContentID  string    `json:"content_id"`
+	ContentURI string    `json:"content_uri"`
+	Created    time.Time `json:"content_created"`
+	// FirstFailure and NextAttempt are the API's times.
+	FirstFailure time.Time `json:"first_failure"`
+	NextAttempt  time.Time `json:"next_attempt"`
+	Attempts     int       `json:"attempts"`
+	// Offset is how many of its records were delivered (a max_fetch cut
+	// while it was being retried).
+	Offset    int    `json:"offset,omitempty"`
+	LastError string `json:"last_error"`
 }
 
 // NewState returns an empty state (a first run).
@@ -89,9 +98,13 @@ func (st *State) RecordSeen(id string) bool {
 	return ok
 }
 
-// addRecord remembers a delivered record Id under the blob's minute.
-func (st *State) addRecord(s *Stream, created time.Time, id string) {
-	h := Hash(id)
+func (st *State) recordSeen(h uint64) bool {
+	_, ok := st.records[h]
+	return ok
+}
+
+// addRecord remembers a delivered record's hash under the minute created.
+func (st *State) addRecord(s *Stream, created time.Time, h uint64) {
 	if _, ok := st.records[h]; ok {
 		return
 	}
@@ -130,22 +143,39 @@ func (st *State) Sizes() (blobs, records int) {
 	return blobs, len(st.records)
 }
 
-// wire is the JSON shape of lastRun (see doc.go).
+// wire is the JSON shape of lastRun written (see doc.go).
 type wire struct {
 	Version     int                    `json:"version"`
 	Streams     map[string]*wireStream `json:"streams"`
 	Migrated    bool                   `json:"migrated_from_last_fetch,omitempty"`
 	Diagnostics *Diagnostics           `json:"diagnostics,omitempty"`
+}
+
+// wireIn is the JSON shape of lastRun read: diagnostics are for people and
+// not read back, whatever they hold; so is a former version's list of
+// unreadable blobs (such a blob held its cursor, so it is met again).
+type wireIn struct {
+	Version  *int                     `json:"version"`
+	Streams  map[string]*wireStreamIn `json:"streams"`
+	Migrated bool                     `json:"migrated_from_last_fetch"`
 	// LastFetch is the reference integration's only key.
-	LastFetch *string `json:"last_fetch,omitempty"`
+	LastFetch *string `json:"last_fetch"`
 }
 
 type wireStream struct {
-	Cursor     string       `json:"cursor"`
-	From       string       `json:"from"`
-	Partials   []Partial    `json:"partials,omitempty"`
-	Unreadable []Unreadable `json:"unreadable,omitempty"`
-	Seen       string       `json:"seen,omitempty"`
+	Cursor   string    `json:"cursor"`
+	From     string    `json:"from"`
+	Partials []Partial `json:"partials,omitempty"`
+	Retry    []*Retry  `json:"retry,omitempty"`
+	Seen     string    `json:"seen,omitempty"`
+}
+
+type wireStreamIn struct {
+	Cursor   string    `json:"cursor"`
+	From     string    `json:"from"`
+	Partials []Partial `json:"partials"`
+	Retry    []*Retry  `json:"retry"`
+	Seen     string    `json:"seen"`
 }
 
 const wireTime = "2006-01-02T15:04:05Z"
@@ -153,9 +183,16 @@ const wireTime = "2006-01-02T15:04:05Z"
 // Encode returns the lastRun object. Diagnostics d (may be nil) are
 // included for people and ignored when read back.
 func (st *State) Encode(d *Diagnostics) (json.RawMessage, error) {
+	if len(st.Streams) == 0 {
+		// No position yet: a first run, or a migrated one not run yet.
+		if !st.MigratedFrom.IsZero() {
+			return json.Marshal(map[string]string{"last_fetch": st.MigratedFrom.UTC().Format(referenceLayout)})
+		}
+		return json.RawMessage(`{}`), nil
+	}
 	w := wire{Version: Version, Streams: map[string]*wireStream{}, Migrated: st.Migrated, Diagnostics: d}
 	for ct, s := range st.Streams {
-		ws := &wireStream{Cursor: s.Cursor.UTC().Format(wireTime), From: s.From.UTC().Format(wireTime), Partials: s.Partials, Unreadable: s.Unreadable}
+		ws := &wireStream{Cursor: s.Cursor.UTC().Format(wireTime), From: s.From.UTC().Format(wireTime), Partials: s.Partials, Retry: s.Retry}
 		if enc := s.seen.encode(); len(enc) > 0 {
 			ws.Seen = base64.StdEncoding.EncodeToString(enc)
 		}
@@ -173,8 +210,9 @@ func (st *State) Encode(d *Diagnostics) (json.RawMessage, error) {
 // Decode reads a lastRun: empty, null or {} is a first run (nil, nil); the
 // reference integration's {"last_fetch": "YYYY-MM-DDTHH:MM:SS"} is migrated
 // (every content type continues from that time, without overlap, since the
-// reference kept no dedupe state); version 1 is read exactly. Anything else
-// is an error, so the engine keeps the lastRun rather than it being lost.
+// reference kept no dedupe state); version 1 is read exactly, diagnostics
+// aside. Anything else is an error, so the engine keeps the lastRun rather
+// than it being lost, and the message says how to start over.
 func Decode(raw json.RawMessage) (*State, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
@@ -187,13 +225,23 @@ func Decode(raw json.RawMessage) (*State, error) {
 	if len(probe) == 0 {
 		return nil, nil
 	}
-	var w wire
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return nil, fmt.Errorf("lastRun does not have the expected shape: %v", err)
+	// Only the members read back are decoded: diagnostics may hold
+	// anything (they are kept for display when they have their shape).
+	var diag *Diagnostics
+	if d, ok := probe["diagnostics"]; ok {
+		if json.Unmarshal(d, &diag) != nil {
+			diag = nil
+		}
+		delete(probe, "diagnostics")
 	}
-	if _, ok := probe["version"]; !ok {
+	kept, _ := json.Marshal(probe)
+	var w wireIn
+	if err := json.Unmarshal(kept, &w); err != nil {
+		return nil, fmt.Errorf("lastRun does not have the expected shape: %v; %s", err, startOver)
+	}
+	if w.Version == nil {
 		if w.LastFetch == nil {
-			return nil, fmt.Errorf("lastRun has neither \"version\" nor the reference integration's \"last_fetch\"; clear the instance's last run to start again from first_fetch_delta")
+			return nil, fmt.Errorf("lastRun has neither \"version\" nor the reference integration's \"last_fetch\"; %s", startOver)
 		}
 		t, err := parseReferenceTime(*w.LastFetch)
 		if err != nil {
@@ -205,80 +253,106 @@ func Decode(raw json.RawMessage) (*State, error) {
 		st.MigratedFrom = t
 		return st, nil
 	}
-	if w.Version != Version {
-		return nil, fmt.Errorf("lastRun has version %d, which this version of the integration does not understand (it writes version %d); upgrade the integration or clear the instance's last run", w.Version, Version)
+	if *w.Version != Version {
+		return nil, fmt.Errorf("lastRun has version %d, which this version of the integration does not understand (it writes version %d); upgrade the integration, or %s", *w.Version, Version, startOver)
+	}
+	if len(w.Streams) == 0 {
+		// A lastRun this integration wrote always has a position per
+		// content type: without them it must not pass for a first run,
+		// which would silently restart first_fetch_delta back.
+		return nil, fmt.Errorf("lastRun has version %d but no fetch positions (\"streams\" is missing or empty), so where fetching stopped is unknown; %s", Version, startOver)
 	}
 	st := NewState()
 	st.Migrated = w.Migrated
-	st.Diagnostics = w.Diagnostics
+	st.Diagnostics = diag
 	cts := make([]string, 0, len(w.Streams))
 	for ct := range w.Streams {
 		cts = append(cts, ct)
 	}
 	sort.Strings(cts)
+	retries := 0
 	for _, ct := range cts {
-		ws := w.Streams[ct]
-		if ws == nil {
-			return nil, fmt.Errorf("lastRun stream %s is null", ct)
-		}
-		cur, err := time.Parse(time.RFC3339, ws.Cursor)
+		s, err := decodeStream(st, ct, w.Streams[ct])
 		if err != nil {
-			return nil, fmt.Errorf("lastRun stream %s: cursor %q is not an RFC 3339 time", ct, ws.Cursor)
+			return nil, fmt.Errorf("lastRun stream %s: %v; %s", ct, err, startOver)
 		}
-		from, err := time.Parse(time.RFC3339, ws.From)
-		if err != nil {
-			return nil, fmt.Errorf("lastRun stream %s: from %q is not an RFC 3339 time", ct, ws.From)
-		}
-		cur, from = cur.UTC(), from.UTC()
-		if !inWireRange(cur) || !inWireRange(from) {
-			return nil, fmt.Errorf("lastRun stream %s: cursor %s or from %s is outside the years 2000-9999", ct, ws.Cursor, ws.From)
-		}
-		if from.After(cur) {
-			return nil, fmt.Errorf("lastRun stream %s: from %s is after cursor %s", ct, ws.From, ws.Cursor)
-		}
-		s := newStream(cur.UTC(), from.UTC())
-		for _, p := range ws.Partials {
-			if p.ContentID == "" || p.Offset < 0 {
-				return nil, fmt.Errorf("lastRun stream %s: a partial blob has no content_id or a negative offset", ct)
-			}
-			p.Created = p.Created.UTC()
-			if !inWireRange(p.Created) {
-				return nil, fmt.Errorf("lastRun stream %s: partial blob %s has content_created outside the years 2000-9999", ct, p.ContentID)
-			}
-			s.Partials = append(s.Partials, p)
-		}
-		for _, u := range ws.Unreadable {
-			if u.ContentID == "" || u.Runs < 0 {
-				return nil, fmt.Errorf("lastRun stream %s: an unreadable blob has no content_id or a negative run count", ct)
-			}
-			u.Created = u.Created.UTC()
-			if !inWireRange(u.Created) {
-				return nil, fmt.Errorf("lastRun stream %s: unreadable blob %s has content_created outside the years 2000-9999", ct, u.ContentID)
-			}
-			s.Unreadable = append(s.Unreadable, u)
-		}
-		if ws.Seen != "" {
-			data, err := base64.StdEncoding.DecodeString(ws.Seen)
-			if err != nil {
-				return nil, fmt.Errorf("lastRun stream %s: seen is not base64: %v", ct, err)
-			}
-			sn, err := decodeSeen(data)
-			if err != nil {
-				return nil, fmt.Errorf("lastRun stream %s: %v", ct, err)
-			}
-			s.seen = sn
-			for _, b := range sn.buckets {
-				for _, h := range b.blobs {
-					s.blobs[h] = struct{}{}
-				}
-				for _, h := range b.records {
-					st.records[h] = struct{}{}
-				}
-			}
-		}
+		retries += len(s.Retry)
 		st.Streams[ct] = s
 	}
+	if retries > MaxRetryBlobs {
+		return nil, fmt.Errorf("lastRun holds %d blobs to retry, more than the %d this integration keeps; %s", retries, MaxRetryBlobs, startOver)
+	}
 	return st, nil
+}
+
+// startOver says how to recover from a lastRun that cannot be read.
+const startOver = "to start over from first_fetch_delta, reset the instance's last run (in the instance settings, \"Reset the last run timestamp\")"
+
+func decodeStream(st *State, ct string, ws *wireStreamIn) (*Stream, error) {
+	if ws == nil {
+		return nil, fmt.Errorf("it is null")
+	}
+	cur, err := time.Parse(time.RFC3339, ws.Cursor)
+	if err != nil {
+		return nil, fmt.Errorf("cursor %q is not an RFC 3339 time", ws.Cursor)
+	}
+	from, err := time.Parse(time.RFC3339, ws.From)
+	if err != nil {
+		return nil, fmt.Errorf("from %q is not an RFC 3339 time", ws.From)
+	}
+	cur, from = cur.UTC(), from.UTC()
+	if !inWireRange(cur) || !inWireRange(from) {
+		return nil, fmt.Errorf("cursor %s or from %s is outside the years 2000-9999", ws.Cursor, ws.From)
+	}
+	if from.After(cur) {
+		return nil, fmt.Errorf("from %s is after cursor %s", ws.From, ws.Cursor)
+	}
+	s := newStream(cur, from)
+	for _, p := range ws.Partials {
+		if p.ContentID == "" || p.Offset < 0 {
+			return nil, fmt.Errorf("a partial blob has no content_id or a negative offset")
+		}
+		p.Created = p.Created.UTC()
+		if !inWireRange(p.Created) {
+			return nil, fmt.Errorf("partial blob %s has content_created outside the years 2000-9999", p.ContentID)
+		}
+		s.Partials = append(s.Partials, p)
+	}
+	ids := map[string]bool{}
+	for _, r := range ws.Retry {
+		if r == nil || r.ContentID == "" || r.ContentURI == "" || r.Offset < 0 || r.Attempts < 0 || ids[r.ContentID] {
+			return nil, fmt.Errorf("a blob to retry has no content_id or content_uri, a negative offset or attempt count, or is listed twice")
+		}
+		ids[r.ContentID] = true
+		r.Created, r.FirstFailure, r.NextAttempt = r.Created.UTC(), r.FirstFailure.UTC(), r.NextAttempt.UTC()
+		if !inWireRange(r.Created) || !inWireRange(r.FirstFailure) || !inWireRange(r.NextAttempt) {
+			return nil, fmt.Errorf("blob to retry %s has a time outside the years 2000-9999", r.ContentID)
+		}
+		if len(r.LastError) > maxRetryError {
+			r.LastError = r.LastError[:maxRetryError]
+		}
+		s.Retry = append(s.Retry, r)
+	}
+	if ws.Seen != "" {
+		data, err := base64.StdEncoding.DecodeString(ws.Seen)
+		if err != nil {
+			return nil, fmt.Errorf("seen is not base64: %v", err)
+		}
+		sn, err := decodeSeen(data)
+		if err != nil {
+			return nil, err
+		}
+		s.seen = sn
+		for _, b := range sn.buckets {
+			for _, h := range b.blobs {
+				s.blobs[h] = struct{}{}
+			}
+			for _, h := range b.records {
+				st.records[h] = struct{}{}
+			}
+		}
+	}
+	return s, nil
 }
 
 // inWireRange keeps times to years Encode can write back (RFC 3339 in UTC)

@@ -30,6 +30,12 @@ type Reporter interface {
 	BlobDone(records int)
 }
 
+// MatchCounter is implemented by reporters that also show how many records
+// a search matched so far (Bar does); callers check for it.
+type MatchCounter interface {
+	Matches(n int)
+}
+
 // Nop is the Reporter that reports nothing.
 var Nop Reporter = nop{}
 
@@ -64,6 +70,8 @@ type Bar struct {
 	queued  int
 	done    int
 	records int
+	matches int  // last Matches value
+	search  bool // Matches was called: show them
 	active  bool
 	closed  bool
 }
@@ -171,9 +179,24 @@ func (b *Bar) BlobDone(records int) {
 	b.update()
 }
 
+// Matches implements MatchCounter: n records matched so far.
+func (b *Bar) Matches(n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed || (b.search && n == b.matches) {
+		return
+	}
+	b.touch()
+	b.search, b.matches = true, n
+	b.update()
+}
+
 // describe is the text before the bar; b.mu is held.
 func (b *Bar) describe() string {
 	d := fmt.Sprintf("pages %d · records %s · %s rec/s", b.pages, Thousands(b.records), Thousands(b.rate()))
+	if b.search {
+		d += " · matches " + Thousands(b.matches)
+	}
 	if b.desc != "" {
 		d = b.desc + ": " + d
 	}
@@ -216,8 +239,12 @@ func (b *Bar) Close() error {
 		b.bar = nil
 	}
 	el := b.now().Sub(b.start)
-	_, err := fmt.Fprintf(b.w, "\r%d pages listed · %d/%d blobs · %s records in %s (%s records/s)\n",
-		b.pages, b.done, b.queued, Thousands(b.records), el.Round(time.Millisecond), Thousands(b.rate()))
+	matched := ""
+	if b.search {
+		matched = " · " + Thousands(b.matches) + " matches"
+	}
+	_, err := fmt.Fprintf(b.w, "\r%d pages listed · %d/%d blobs · %s records in %s (%s records/s)%s\n",
+		b.pages, b.done, b.queued, Thousands(b.records), el.Round(time.Millisecond), Thousands(b.rate()), matched)
 	return err
 }
 

@@ -6,27 +6,12 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/secops-go/ms-management-activity/internal/testutil"
 )
 
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestBarReportsPagesBlobsRecordsThroughput(t *testing.T) {
-	var out syncBuf
+	var out testutil.SyncBuffer
 	b := NewBar(&out, "list-content")
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var mu sync.Mutex
@@ -113,5 +98,32 @@ func TestThousands(t *testing.T) {
 		if got := Thousands(n); got != want {
 			t.Errorf("Thousands(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+func TestBarShowsMatchesOnlyForSearches(t *testing.T) {
+	var out testutil.SyncBuffer
+	b := NewBar(&out, "search-records")
+	b.PageListed()
+	b.BlobsQueued(2)
+	b.BlobDone(10)
+	b.Matches(3)
+	b.BlobDone(10)
+	b.Matches(1234)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	if !strings.Contains(s, "· 1,234 matches\n") {
+		t.Errorf("search progress lacks the match counts:\n%q", s)
+	}
+
+	var plain testutil.SyncBuffer
+	p := NewBar(&plain, "list-content")
+	p.BlobsQueued(1)
+	p.BlobDone(1)
+	_ = p.Close()
+	if strings.Contains(plain.String(), "match") {
+		t.Errorf("list-content progress shows matches:\n%q", plain.String())
 	}
 }

@@ -1,7 +1,7 @@
 // Package state holds the instance's persisted integrationContext for the
 // duration of one command, and remembers whether the command changed it, so
 // the result carries integrationContext only when there is something new to
-// store (PROTOCOL.md).
+// store (docs/protocol.md).
 package state
 
 import (

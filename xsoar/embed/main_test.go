@@ -71,3 +71,50 @@ func TestEmbedRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestGeneratedFilesAreCurrent fails when integration.yml or the pack is not
+// what the generator makes from the sources (bridge.py, description.md, the
+// logo, CHANGELOG.md, content.go). Regenerate with: go run ./xsoar/embed
+func TestGeneratedFilesAreCurrent(t *testing.T) {
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := Generate(root, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale, extra, err := Compare(root, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range stale {
+		t.Errorf("%s is out of date; regenerate with: go run ./xsoar/embed", p)
+	}
+	for _, p := range extra {
+		t.Errorf("%s is in the pack but not generated; remove it or add it to the generator", p)
+	}
+}
+
+func TestSetTopLevel(t *testing.T) {
+	in := "a: 1\ndescription: d\ntests:\n- No tests\nz:\n  k: v\n"
+	out := string(SetTopLevel([]byte(in), "tests", []string{"", "- T"}, ""))
+	if want := "a: 1\ndescription: d\ntests:\n- T\nz:\n  k: v\n"; out != want {
+		t.Errorf("replace a sequence:\n%s\nwant\n%s", out, want)
+	}
+	block, err := blockScalar("# Title\n\ntext\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = string(SetTopLevel([]byte(out), "detaileddescription", block, "description"))
+	if want := "a: 1\ndescription: d\ndetaileddescription: |-\n  # Title\n\n  text\ntests:\n- T\nz:\n  k: v\n"; out != want {
+		t.Errorf("insert after description:\n%s\nwant\n%s", out, want)
+	}
+	again := string(SetTopLevel([]byte(out), "detaileddescription", []string{" x"}, "description"))
+	if want := "a: 1\ndescription: d\ndetaileddescription: x\ntests:\n- T\nz:\n  k: v\n"; again != want {
+		t.Errorf("replace a block:\n%s\nwant\n%s", again, want)
+	}
+	if _, err := blockScalar("line  \n"); err == nil {
+		t.Error("trailing whitespace accepted")
+	}
+}

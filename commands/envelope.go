@@ -1,0 +1,113 @@
+package commands
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	xcontext "github.com/secops-go/ms-management-activity/context"
+)
+
+// MaxEnvelopeBytes is the largest envelope accepted (docs/protocol.md).
+const MaxEnvelopeBytes = 64 << 20
+
+// Exit codes (docs/protocol.md).
+const (
+	ExitOK          = 0
+	ExitFailed      = 1
+	ExitBadEnvelope = 2
+)
+
+// Envelope is the JSON object the engine writes on stdin.
+type Envelope struct {
+	Command            string          `json:"command"`
+	Params             map[string]any  `json:"params"`
+	Args               map[string]any  `json:"args"`
+	LastRun            json.RawMessage `json:"lastRun"`
+	IntegrationContext map[string]any  `json:"integrationContext"`
+}
+
+// Output is the JSON object written on stdout.
+type Output struct {
+	Results   []xcontext.Entry `json:"results"`
+	Incidents *[]Incident      `json:"incidents,omitempty"`
+	LastRun   any              `json:"lastRun,omitempty"`
+	// omitzero, not omitempty: a nil map (unchanged) is left out, but the
+	// empty map of auth-reset must be written as {} so the engine clears
+	// what it stored (docs/protocol.md).
+	IntegrationContext map[string]any `json:"integrationContext,omitzero"`
+}
+
+// Incident is one incident created by fetch-incidents.
+type Incident struct {
+	Name         string `json:"name"`
+	Occurred     string `json:"occurred"`
+	RawJSON      string `json:"rawJSON"`
+	Type         string `json:"type,omitempty"`
+	DbotMirrorID string `json:"dbotMirrorId,omitempty"`
+}
+
+// EnvelopeError is an unusable envelope (exit 2).
+type EnvelopeError struct{ Msg string }
+
+func (e *EnvelopeError) Error() string { return e.Msg }
+
+// ReadEnvelope reads and decodes one envelope, refusing more than
+// MaxEnvelopeBytes, non-JSON, non-objects and a missing command.
+func ReadEnvelope(r io.Reader) (*Envelope, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxEnvelopeBytes+1))
+	if err != nil {
+		return nil, &EnvelopeError{fmt.Sprintf("Could not read the envelope from standard input: %v", err)}
+	}
+	if len(data) > MaxEnvelopeBytes {
+		return nil, &EnvelopeError{fmt.Sprintf("The envelope is larger than %d MiB; refusing to read it.", MaxEnvelopeBytes>>20)}
+	}
+	return DecodeEnvelope(data)
+}
+
+// DecodeEnvelope decodes an envelope already in memory.
+func DecodeEnvelope(data []byte) (*Envelope, error) {
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 {
+		return nil, &EnvelopeError{"The envelope is empty: expected one JSON object on standard input, e.g. {\"command\": \"test-module\", \"params\": {...}}."}
+	}
+	if !json.Valid(trimmed) {
+		return nil, &EnvelopeError{"The envelope is not valid JSON: expected one JSON object on standard input, e.g. {\"command\": \"test-module\", \"params\": {...}}."}
+	}
+	if trimmed[0] != '{' {
+		return nil, &EnvelopeError{"The envelope must be a JSON object with a \"command\" field, e.g. {\"command\": \"test-module\", \"params\": {...}}."}
+	}
+	var env Envelope
+	if err := json.Unmarshal(trimmed, &env); err != nil {
+		return nil, &EnvelopeError{fmt.Sprintf("The envelope has a field of the wrong type: %s.", describeJSONError(err))}
+	}
+	if env.Command == "" {
+		return nil, &EnvelopeError{"The envelope has no \"command\" field: say which command to run, e.g. \"test-module\"."}
+	}
+	if len(env.LastRun) > 0 && !bytes.Equal(bytes.TrimSpace(env.LastRun), []byte("null")) && bytes.TrimSpace(env.LastRun)[0] != '{' {
+		return nil, &EnvelopeError{"The envelope's \"lastRun\" must be a JSON object."}
+	}
+	return &env, nil
+}
+
+func describeJSONError(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("%q must be a JSON %s, not %s", te.Field, expectedKind(te.Field), te.Value)
+	}
+	return "it does not match the expected shape"
+}
+
+func expectedKind(field string) string {
+	if field == "command" {
+		return "string"
+	}
+	return "object"
+}
+
+// ErrorOutput is the result holding one error entry.
+func ErrorOutput(msg string) *Output {
+	return &Output{Results: []xcontext.Entry{xcontext.Error(msg)}}
+}

@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/secops-go/ms-management-activity/commands"
+	xcontext "github.com/secops-go/ms-management-activity/context"
+	"github.com/secops-go/ms-management-activity/internal/progress"
+)
+
+// runCommand runs one engine command typed on the command line.
+func (a *app) runCommand(ctx context.Context, argv []string) int {
+	o, err := parseCommandLine(argv)
+	if err != nil {
+		return a.fail(err, commands.ExitBadEnvelope)
+	}
+	if o.command == "" {
+		a.printUsage()
+		return commands.ExitBadEnvelope
+	}
+	_, code := a.execute(ctx, o)
+	return code
+}
+
+// execute runs a parsed engine command, prints its output and returns the
+// result (nil when the command line itself was wrong) and the exit code.
+func (a *app) execute(ctx context.Context, o *commandOptions) (*commands.Output, int) {
+	full, err := a.catalog.resolveCommand(o.command)
+	if err != nil {
+		return nil, a.fail(err, commands.ExitBadEnvelope)
+	}
+	if o.help {
+		return nil, a.help([]string{full})
+	}
+	if err := a.catalog.checkArgs(full, o.args, o.argOrder); err != nil {
+		return nil, a.fail(err, commands.ExitBadEnvelope)
+	}
+	p, envSecrets, err := loadParams(a.catalog, o.paramsFile, a.getenv)
+	if err != nil {
+		return nil, a.fail(err, commands.ExitBadEnvelope)
+	}
+	a.secrets.Add(envSecrets...)
+	a.envSecrets.Add(envSecrets...)
+	lastRun, ictx, err := loadState(o.stateDir)
+	if err != nil {
+		return nil, a.fail(err, commands.ExitBadEnvelope)
+	}
+	envl := &commands.Envelope{Command: full, Params: p, Args: o.args, IntegrationContext: ictx}
+	if full == commands.CmdFetchIncidents {
+		envl.LastRun = lastRun
+	}
+	out, code := a.dispatch(ctx, envl)
+	if err := saveState(o.stateDir, full, out, code); err != nil {
+		a.fail(err, commands.ExitFailed)
+		code = commands.ExitFailed
+	}
+	if err := a.printResult(full, out, o); err != nil {
+		return out, a.fail(err, commands.ExitFailed)
+	}
+	for _, e := range out.Results {
+		if e.Type == xcontext.TypeError {
+			msg, _ := e.Contents.(string)
+			a.fail(errors.New(msg), code)
+			if hint := errorHint(msg, o.paramsFile, a.getenv); hint != "" {
+				fmt.Fprintf(a.io.Err, "Hint: %s\n", hint)
+			}
+		}
+	}
+	if code == commands.ExitOK && full == commands.CmdFetchIncidents && o.stateDir == "" && !o.quietNotes {
+		fmt.Fprintln(a.io.Err, "Note: without --state DIR this position is not kept: the next fetch starts again from first_fetch_delta.")
+	}
+	return out, code
+}
+
+// dispatch runs the envelope through the real dispatcher, with progress on
+// stderr when it is a terminal.
+func (a *app) dispatch(ctx context.Context, envl *commands.Envelope) (*commands.Output, int) {
+	deps := commands.Deps{Secrets: a.secrets, Clock: a.clock}
+	errw := a.io.Err
+	var bar *progress.Bar
+	if a.io.ErrTTY {
+		bar = progress.NewBar(a.io.Err, shortName(envl.Command))
+		deps.Progress = bar
+		errw = bar // log lines clear the bar first
+	}
+	lg, err := a.secrets.Logger(errw, a.logLevel)
+	if err != nil {
+		lg = slog.New(slog.DiscardHandler)
+	}
+	deps.Logger = lg
+	out, code := commands.Run(ctx, envl, &deps)
+	if bar != nil {
+		bar.Close()
+	}
+	return out, code
+}
+
+// errorHint adds a command-line hint to a command's error message, when the
+// message alone does not say what to do on the command line.
+func errorHint(msg, paramsFile string, getenv func(string) string) string {
+	switch {
+	case strings.Contains(msg, "invalid parameter") || strings.Contains(msg, "instance parameters"):
+		if paramsFile == "" {
+			return `give the instance parameters with --params FILE (see "ms-management-activity help params")`
+		}
+		return fmt.Sprintf(`fix it in %s (see "ms-management-activity help params")`, paramsFile)
+	case strings.Contains(msg, "not implemented"):
+		return ""
+	case paramsFile == "" && getenv("MSMA_CLIENT_ID") == "":
+		return `no --params file and no MSMA_* credentials were given; to try the integration without a tenant, run "ms-management-activity demo" or "ms-management-activity emulator"`
+	case strings.Contains(msg, "AF") || strings.Contains(msg, "HTTP "):
+		return "add --log-level debug to see each request"
+	}
+	return "add --log-level debug to see what was done"
+}
