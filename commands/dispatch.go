@@ -146,6 +146,12 @@ func Run(ctx context.Context, envl *Envelope, deps *Deps) (out *Output, code int
 		return fail(err)
 	}
 	d.Secrets.Add(p.Secrets()...)
+	if b := envl.WorkBudget(); b > 0 {
+		// On the injected clock, so tests run a 20 s budget in no time.
+		var cancel context.CancelFunc
+		ctx, cancel = clock.WithTimeout(ctx, d.Clock, b)
+		defer cancel()
+	}
 	env := &Env{
 		Command:  envl.Command,
 		Params:   p,
