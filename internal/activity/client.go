@@ -11,6 +11,8 @@
 package activity
 
 import (
+	"compress/gzip"
+	"compress/zlib"
 	"context"
 	"errors"
 	"fmt"
@@ -104,6 +106,8 @@ type Client struct {
 	gate    *gate
 	stats   counters
 	server  *ServerClock // the API's clock, from Date headers (serverclock.go)
+	// maxPageBytes is MaxPageBytes (tests lower it).
+	maxPageBytes int64
 
 	// requestTimeout bounds each attempt, body included: the HTTP
 	// client's Timeout, applied here as a context deadline (see New).
@@ -202,6 +206,8 @@ func New(cfg Config) (*Client, error) {
 		limiter: rate.NewLimiter(rate.Limit(float64(cfg.RequestsPerMinute)/60), cfg.RequestsPerMinute),
 		gate:    newGate(cfg.Concurrency),
 		server:  NewServerClock(cfg.Clock),
+
+		maxPageBytes: MaxPageBytes,
 	}
 	return c, nil
 }
@@ -366,6 +372,9 @@ func (c *Client) once(ctx context.Context, cl *call, onOK func(*http.Response) e
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
+	// Decoded here, not by the transport, so every size cap counts the
+	// decoded bytes and says so.
+	req.Header.Set("Accept-Encoding", "gzip")
 	if cl.method == http.MethodGet {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -404,6 +413,9 @@ func (c *Client) once(ctx context.Context, cl *call, onOK func(*http.Response) e
 		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
 		resp.Body.Close()
 	}()
+	if err := decodeBody(resp); err != nil {
+		return wait, false, timedOut(err)
+	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if err := onOK(resp); err != nil {
 			return wait, false, timedOut(err)
@@ -438,6 +450,45 @@ type RequestTimeoutError struct {
 
 func (e *RequestTimeoutError) Error() string {
 	return fmt.Sprintf("no complete answer within the request timeout of %s (the timeout parameter; raise it if the tenant or the network is slow)", e.Timeout)
+}
+
+// decodeBody replaces resp.Body by its decoded form (Content-Encoding gzip
+// or deflate), so that what callers read and cap is what they parse.
+func decodeBody(resp *http.Response) error {
+	var dec io.ReadCloser
+	switch enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+		return nil
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			return &readError{fmt.Errorf("the gzip-encoded body does not start as gzip: %w", err)}
+		}
+		dec = zr
+	case "deflate":
+		zr, err := zlib.NewReader(resp.Body)
+		if err != nil {
+			return &readError{fmt.Errorf("the deflate-encoded body does not start as zlib: %w", err)}
+		}
+		dec = zr
+	default:
+		return fmt.Errorf("the server answered with Content-Encoding %q, which this client does not decode", enc)
+	}
+	resp.Body = &decodedBody{dec: dec, raw: resp.Body}
+	resp.ContentLength = -1 // the length on the wire is not the decoded one
+	resp.Uncompressed = true
+	return nil
+}
+
+type decodedBody struct {
+	dec io.ReadCloser
+	raw io.ReadCloser
+}
+
+func (b *decodedBody) Read(p []byte) (int, error) { return b.dec.Read(p) }
+func (b *decodedBody) Close() error {
+	b.dec.Close()
+	return b.raw.Close()
 }
 
 // stripURL drops the URL from a *url.Error: it holds the PublisherIdentifier
