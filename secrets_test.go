@@ -279,7 +279,7 @@ func TestSecretHygiene(t *testing.T) {
 				continue
 			}
 			ictx, _ := res["integrationContext"].(map[string]any)
-			if ictx != nil && len(ictx) > 0 && code == 0 && stored == nil {
+			if len(ictx) > 0 && code == 0 && stored == nil {
 				stored = ictx
 			}
 			delete(res, "integrationContext")
