@@ -786,16 +786,24 @@ func TestBridge(t *testing.T) {
 		for len(seen) < len(all) && runs < 12 {
 			runs++
 			r := h.run(t, input{Command: "fetch-incidents", Params: params, LastRun: lastRun, IntegrationContext: ictx}, "MSMA_TIMEOUT=2", "MSMA_GRACE=5")
-			if r.exit != 0 || len(r.all("return_error")) != 0 {
-				t.Fatalf("run %d failed (killed?): %s", runs, r)
+			if errs := r.all("return_error"); len(errs) != 0 {
+				// On a loaded machine a run can spend its whole budget before
+				// the first blob: it then fails on its own, saying so, and
+				// keeps the previous lastRun. A kill is never acceptable.
+				if msg := string(errs[0].Args[0]); strings.Contains(msg, "was killed") || !strings.Contains(msg, "ran out of time") ||
+					len(r.all("setLastRun"))+len(r.all("incidents")) != 0 {
+					t.Fatalf("run %d failed: %s", runs, r)
+				}
+				t.Logf("run %d ran out of time before its first incident (a loaded machine); the next run starts from the same lastRun", runs)
+				continue
+			}
+			if r.exit != 0 {
+				t.Fatalf("run %d: python exit %d: %s", runs, r.exit, r)
 			}
 			var incidents []struct {
 				RawJSON string `json:"rawJSON"`
 			}
 			r.arg(t, "incidents", &incidents)
-			if len(incidents) == 0 {
-				t.Fatalf("run %d delivered nothing: %s", runs, r)
-			}
 			for _, inc := range incidents {
 				var rec struct{ Id string }
 				if err := json.Unmarshal([]byte(inc.RawJSON), &rec); err != nil {

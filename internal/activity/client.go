@@ -109,6 +109,10 @@ type Client struct {
 	// maxPageBytes is MaxPageBytes (tests lower it).
 	maxPageBytes int64
 
+	// requestTimeout bounds each attempt, body included: the HTTP
+	// client's Timeout, applied here as a context deadline (see New).
+	requestTimeout time.Duration
+
 	tenantMu    sync.Mutex
 	tenantToken string
 	tenantID    string
@@ -180,9 +184,23 @@ func New(cfg Config) (*Client, error) {
 			return rand.N(max)
 		}
 	}
+	// The HTTP client's Timeout becomes a per-attempt context deadline
+	// that this package checks itself: a timeout is then reported as one
+	// whether it hit before the headers or in the middle of the body, and
+	// however the transport words it (net/http's own wording depends on a
+	// timer goroutine and on the transport's type, so under load a
+	// timeout could read as a cut body or as a bare "context deadline
+	// exceeded").
+	requestTimeout := cfg.HTTP.Timeout
+	if requestTimeout > 0 {
+		hc := *cfg.HTTP
+		hc.Timeout = 0
+		cfg.HTTP = &hc
+	}
 	c := &Client{
-		cfg:  cfg,
-		base: u,
+		requestTimeout: requestTimeout,
+		cfg:            cfg,
+		base:           u,
 		// The limiter is driven with the injected clock's time (ReserveN),
 		// so a fake clock makes throttling tests instant.
 		limiter: rate.NewLimiter(rate.Limit(float64(cfg.RequestsPerMinute)/60), cfg.RequestsPerMinute),
@@ -298,6 +316,10 @@ func deadlineError(ctx context.Context, cl *call, attempts int, last error) erro
 
 // retryable classifies an attempt's error.
 func retryable(err error) bool {
+	var rt *RequestTimeoutError
+	if errors.As(err, &rt) {
+		return true
+	}
 	var ae *APIError
 	if errors.As(err, &ae) {
 		return ae.retryable()
@@ -346,7 +368,7 @@ func (c *Client) once(ctx context.Context, cl *call, onOK func(*http.Response) e
 	}
 	req, err := http.NewRequestWithContext(ctx, cl.method, u, nil)
 	if err != nil {
-		return wait, false, fmt.Errorf("%s: building the request: %w", cl.op, err)
+		return wait, false, fmt.Errorf("building the request: %w", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
@@ -362,10 +384,28 @@ func (c *Client) once(ctx context.Context, cl *call, onOK func(*http.Response) e
 		}
 		defer c.gate.release()
 	}
+	// The attempt's deadline starts once it may send (after the rate
+	// limit and the download gate) and covers reading the body.
+	attemptCtx := ctx
+	if c.requestTimeout > 0 {
+		var cancel context.CancelFunc
+		attemptCtx, cancel = context.WithTimeout(ctx, c.requestTimeout)
+		defer cancel() // after the body is drained and closed (deferred below)
+		req = req.WithContext(attemptCtx)
+	}
+	// timedOut reports a failure of this attempt as the timeout it is when
+	// the attempt's deadline passed while the command's did not, whatever
+	// error the transport or the body decoding saw.
+	timedOut := func(err error) error {
+		if c.requestTimeout > 0 && ctx.Err() == nil && errors.Is(attemptCtx.Err(), context.DeadlineExceeded) {
+			return &RequestTimeoutError{Timeout: c.requestTimeout, Err: err}
+		}
+		return err
+	}
 	c.stats.requests.Add(1)
 	resp, err := c.cfg.HTTP.Do(req)
 	if err != nil {
-		return wait, false, fmt.Errorf("%s: %w", cl.op, stripURL(err))
+		return wait, false, timedOut(stripURL(err))
 	}
 	c.server.observe(resp.Header)
 	defer func() {
@@ -374,11 +414,11 @@ func (c *Client) once(ctx context.Context, cl *call, onOK func(*http.Response) e
 		resp.Body.Close()
 	}()
 	if err := decodeBody(resp); err != nil {
-		return wait, false, fmt.Errorf("%s: %w", cl.op, err)
+		return wait, false, timedOut(err)
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if err := onOK(resp); err != nil {
-			return wait, false, err
+			return wait, false, timedOut(err)
 		}
 		if cl.gated {
 			c.gate.success()
@@ -395,6 +435,21 @@ func (c *Client) once(ctx context.Context, cl *call, onOK func(*http.Response) e
 		wait = ra
 	}
 	return wait, resp.StatusCode == http.StatusUnauthorized, ae
+}
+
+// RequestTimeoutError is an attempt that got no complete answer within the
+// request timeout (the timeout parameter or argument): retried, and
+// reported as a timeout even when it hit in the middle of the body.
+type RequestTimeoutError struct {
+	Timeout time.Duration
+	// Err is what the transport or the decoding saw when the deadline
+	// hit. It is not unwrapped: a body cut by the deadline is not a
+	// malformed blob (which could be skipped), it is a timeout.
+	Err error
+}
+
+func (e *RequestTimeoutError) Error() string {
+	return fmt.Sprintf("no complete answer within the request timeout of %s (the timeout parameter; raise it if the tenant or the network is slow)", e.Timeout)
 }
 
 // decodeBody replaces resp.Body by its decoded form (Content-Encoding gzip
