@@ -17,6 +17,7 @@ import (
 
 	"github.com/secops-go/ms-management-activity/commands"
 	"github.com/secops-go/ms-management-activity/internal/cli"
+	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/redact"
 	"github.com/secops-go/ms-management-activity/internal/spec"
 )
@@ -28,11 +29,12 @@ import (
 var integrationYML []byte
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+	os.Exit(run(clock.Real{}, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
 }
 
-// run is main without the process: it returns the exit code.
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+// run is main without the process: it returns the exit code. clk is the
+// clock of every deadline, retry and back-off (tests pass a fake one).
+func run(clk clock.Clock, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	level, rest := logLevelFlag(args, getenv("MSMA_LOG_LEVEL"))
 	secrets := &redact.Set{}
 	logger, err := secrets.Logger(stderr, level)
@@ -41,9 +43,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		return commands.ExitBadEnvelope
 	}
 	if len(rest) > 0 {
-		return runHuman(rest, stdout, stderr, getenv, level, secrets)
+		return runHuman(clk, rest, stdout, stderr, getenv, level, secrets)
 	}
-	return runProtocol(stdin, stdout, logger, secrets)
+	return runProtocol(clk, stdin, stdout, logger, secrets)
 }
 
 // logLevelFlag takes --log-level out of args (both modes accept it); the
@@ -66,13 +68,13 @@ func logLevelFlag(args []string, level string) (string, []string) {
 }
 
 // runProtocol is the engine's mode: envelope on stdin, result on stdout.
-func runProtocol(stdin io.Reader, stdout io.Writer, logger *slog.Logger, secrets *redact.Set) int {
+func runProtocol(clk clock.Clock, stdin io.Reader, stdout io.Writer, logger *slog.Logger, secrets *redact.Set) int {
 	envl, err := commands.ReadEnvelope(stdin)
 	if err != nil {
 		logger.Error("unusable envelope", "error", err)
 		return writeOutput(stdout, commands.ErrorOutput(err.Error()), commands.ExitBadEnvelope, logger)
 	}
-	out, code := commands.Run(context.Background(), envl, &commands.Deps{Logger: logger, Secrets: secrets})
+	out, code := commands.Run(context.Background(), envl, &commands.Deps{Clock: clk, Logger: logger, Secrets: secrets})
 	return writeOutput(stdout, out, code, logger)
 }
 
@@ -88,7 +90,7 @@ func writeOutput(w io.Writer, out *commands.Output, code int, logger *slog.Logge
 
 // runHuman is the command line for people (help, demo, emulator, COMMAND
 // name=value ...), until it ends or is interrupted.
-func runHuman(args []string, stdout, stderr io.Writer, getenv func(string) string, level string, secrets *redact.Set) int {
+func runHuman(clk clock.Clock, args []string, stdout, stderr io.Writer, getenv func(string) string, level string, secrets *redact.Set) int {
 	in, err := spec.Parse(integrationYML)
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: the embedded integration.yml does not parse: %v\n", err)
@@ -96,5 +98,5 @@ func runHuman(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	return cli.Run(ctx, args, cli.NewStreams(stdout, stderr), cli.Config{Spec: in, Getenv: getenv, LogLevel: level, Secrets: secrets})
+	return cli.Run(ctx, args, cli.NewStreams(stdout, stderr), cli.Config{Spec: in, Getenv: getenv, LogLevel: level, Secrets: secrets, Clock: clk})
 }

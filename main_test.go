@@ -4,30 +4,19 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// buildBinary builds the real executable once per test binary.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ms-management-activity")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
-	return bin
-}
+	"github.com/secops-go/ms-management-activity/internal/clock"
+	"github.com/secops-go/ms-management-activity/internal/testutil"
+)
 
 // TestBinaryProtocol runs envelopes through the built binary: stdin in,
 // exactly one JSON result on stdout, the exit code of docs/protocol.md, logs only
 // on stderr.
 func TestBinaryProtocol(t *testing.T) {
-	bin := buildBinary(t)
+	bin := testutil.BuildBinary(t)
 	huge := append([]byte(`{"command":"test-module","params":{"x":"`), bytes.Repeat([]byte("a"), 64<<20)...)
 	huge = append(huge, `"}}`...)
 	tests := []struct {
@@ -85,13 +74,13 @@ func TestBinaryProtocol(t *testing.T) {
 
 func TestLogLevelFlag(t *testing.T) {
 	var out, errb bytes.Buffer
-	code := run([]string{"--log-level", "loud"}, strings.NewReader(`{"command":"nope"}`), &out, &errb, func(string) string { return "" })
+	code := run(clock.Real{}, []string{"--log-level", "loud"}, strings.NewReader(`{"command":"nope"}`), &out, &errb, func(string) string { return "" })
 	if code != 2 || !strings.Contains(errb.String(), "unknown log level") {
 		t.Errorf("code=%d stderr=%q", code, errb.String())
 	}
 	out.Reset()
 	errb.Reset()
-	code = run(nil, strings.NewReader(`x`), &out, &errb, func(k string) string {
+	code = run(clock.Real{}, nil, strings.NewReader(`x`), &out, &errb, func(k string) string {
 		if k == "MSMA_LOG_LEVEL" {
 			return "error"
 		}

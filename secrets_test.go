@@ -17,14 +17,15 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/emulator"
+	"github.com/secops-go/ms-management-activity/internal/testutil"
 )
 
 // The secret-hygiene harness: every command, in every auth flow, on its
@@ -229,6 +230,10 @@ func TestSecretHygiene(t *testing.T) {
 	}
 	flows := hygieneFlows(t, srv)
 	extra := []string{"WrongTypeSecret-4711-abcdef"}
+	// Every retry and back-off (24 "token endpoint down" runs retry the
+	// token endpoint with 1 s + 2 s waits) sleeps on this clock, not the
+	// wall clock.
+	fake := clock.NewFake(now)
 	var (
 		mu     sync.Mutex
 		tokens []string // every token seen in any integrationContext
@@ -263,7 +268,7 @@ func TestSecretHygiene(t *testing.T) {
 			raw, _ := json.Marshal(envl)
 			hc.setup(srv)
 			var stdout, stderr bytes.Buffer
-			code := run([]string{"--log-level", "debug"}, bytes.NewReader(raw), &stdout, &stderr, func(string) string { return "" })
+			code := run(fake, []string{"--log-level", "debug"}, bytes.NewReader(raw), &stdout, &stderr, func(string) string { return "" })
 			srv.ClearFaults()
 			srv.FailTokens(emulator.TokenOK)
 			runs++
@@ -274,7 +279,7 @@ func TestSecretHygiene(t *testing.T) {
 				continue
 			}
 			ictx, _ := res["integrationContext"].(map[string]any)
-			if ictx != nil && len(ictx) > 0 && code == 0 && stored == nil {
+			if len(ictx) > 0 && code == 0 && stored == nil {
 				stored = ictx
 			}
 			delete(res, "integrationContext")
@@ -290,6 +295,9 @@ func TestSecretHygiene(t *testing.T) {
 	}
 	if len(tokens) == 0 {
 		t.Fatal("no run stored a token: the harness never reached a token endpoint")
+	}
+	if fake.Slept() == 0 {
+		t.Error("no retry slept on the injected clock: the runs back off on another clock")
 	}
 	// Scan after all runs, so a token issued in a later run is also
 	// looked for in earlier output.
@@ -319,23 +327,11 @@ func TestSecretHygiene(t *testing.T) {
 	t.Logf("%d runs over %d flows, %d tokens issued and looked for", runs, len(flows), len(tokens))
 }
 
-// hygieneBinary builds the real executable into the test's temporary
-// directory (the build cache makes the second build a link).
-func hygieneBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ms-management-activity")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // TestSecretHygieneBinary runs a sample of the cases through the built
 // executable (its own process, environment without proxies), including a
 // panic-free failure of every flow.
 func TestSecretHygieneBinary(t *testing.T) {
-	bin := hygieneBinary(t)
+	bin := testutil.BuildBinary(t)
 	srv := emulator.NewTLSServer()
 	defer srv.Close()
 	srv.AddTenant("contoso")

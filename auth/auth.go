@@ -3,9 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/secops-go/ms-management-activity/internal/activity"
 	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/spec"
 	"github.com/secops-go/ms-management-activity/internal/state"
@@ -174,29 +173,12 @@ func (r *record) cachedAccess(now time.Time, log *slog.Logger) (string, bool) {
 	if r.AccessToken == "" || !validAt(r.ExpiresOn, now) {
 		return "", false
 	}
-	if !hasTenantClaim(r.AccessToken) {
+	if _, ok := activity.TenantFromToken(r.AccessToken); !ok {
 		log.Warn("the access token stored in the integration context has no tenant (tid) claim, so it cannot be used; discarding it and requesting a new one")
 		r.AccessToken, r.ExpiresOn = "", 0
 		return "", false
 	}
 	return r.AccessToken, true
-}
-
-// hasTenantClaim reports whether token is a JWT whose payload has a
-// non-empty tid claim (read, not verified: the API verifies tokens).
-func hasTenantClaim(token string) bool {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return false
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return false
-	}
-	var claims struct {
-		TID string `json:"tid"`
-	}
-	return json.Unmarshal(payload, &claims) == nil && claims.TID != ""
 }
 
 // loadRecord returns the stored record if it belongs to this configuration,

@@ -159,8 +159,9 @@ func (s *confidentialSource) Token(ctx context.Context) (string, error) {
 	// a dropped connection) usually heals in seconds; an auth code is
 	// never re-sent, since a redeemed code cannot be redeemed again.
 	for attempt := 1; attempt < tokenAttempts && isTransient(err) && !s.redeeming(); attempt++ {
-		s.cfg.Logger.Debug("token request failed, retrying", "flow", s.flow, "attempt", attempt, "error", err)
-		if s.cfg.Clock.Sleep(ctx, time.Duration(attempt)*time.Second) != nil {
+		wait := time.Duration(attempt) * time.Second
+		s.cfg.Logger.Debug("token request failed, retrying", "flow", s.flow, "attempt", attempt, "wait", wait, "error", err)
+		if s.cfg.Clock.Sleep(ctx, wait) != nil {
 			break
 		}
 		res, err = s.acquire(ctx)

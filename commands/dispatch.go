@@ -1,6 +1,12 @@
 // Package commands maps each command name to its handler and runs one
 // envelope through it. A handler gets everything it needs through one *Env
 // value and returns a *Result or an error.
+//
+// Reading order: envelope.go (what comes in and goes out, the exit codes),
+// dispatch.go (Run: the handler table, params, the Env, the API client),
+// args.go (every command argument, read and checked), then one file per
+// command: listcontent.go, searchrecords.go, fetch.go, subscriptions.go,
+// testmodule.go, login.go, authreset.go. output.go streams the result.
 package commands
 
 import (
@@ -21,9 +27,40 @@ import (
 	"github.com/secops-go/ms-management-activity/internal/httpclient"
 	"github.com/secops-go/ms-management-activity/internal/progress"
 	"github.com/secops-go/ms-management-activity/internal/redact"
+	"github.com/secops-go/ms-management-activity/internal/spec"
 	"github.com/secops-go/ms-management-activity/internal/state"
 	"github.com/secops-go/ms-management-activity/params"
 )
+
+// Command names (their one source is internal/spec, which auth's messages
+// use too).
+const (
+	CmdTestModule        = spec.CmdTestModule
+	CmdFetchIncidents    = spec.CmdFetchIncidents
+	CmdStartSubscription = spec.CmdStartSubscription
+	CmdStopSubscription  = spec.CmdStopSubscription
+	CmdListSubscriptions = spec.CmdListSubscriptions
+	CmdListContent       = spec.CmdListContent
+	CmdGenerateLoginURL  = spec.CmdGenerateLoginURL
+	CmdAuthReset         = spec.CmdAuthReset
+	CmdSearchRecords     = spec.CmdSearchRecords
+)
+
+// Registry maps every command name to its handler. It returns a new map each
+// time, so callers may modify it (tests swap handlers).
+func Registry() map[string]Handler {
+	return map[string]Handler{
+		CmdTestModule:        testModule,
+		CmdFetchIncidents:    fetchIncidents,
+		CmdStartSubscription: startSubscription,
+		CmdStopSubscription:  stopSubscription,
+		CmdListSubscriptions: listSubscriptions,
+		CmdListContent:       listContent,
+		CmdGenerateLoginURL:  generateLoginURL,
+		CmdAuthReset:         authReset,
+		CmdSearchRecords:     searchRecords,
+	}
+}
 
 // Deps are the dependencies injected into every command. Zero fields get
 // production defaults.
@@ -91,6 +128,12 @@ func Run(ctx context.Context, envl *Envelope, deps *Deps) (out *Output, code int
 		}
 		return ErrorOutput(d.Secrets.String(msg)), ExitFailed
 	}
+	logger := d.Logger.With("command", envl.Command)
+	var httpStats httpclient.Stats
+	started := time.Now()
+	// Deferred before the recovery below, so it runs after it and sees a
+	// panic's exit code.
+	defer func() { logSummary(logger, code, time.Since(started), httpStats.Snapshot(), out) }()
 	defer func() {
 		if r := recover(); r != nil {
 			d.Logger.Error("command panicked", "command", envl.Command, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
@@ -103,6 +146,12 @@ func Run(ctx context.Context, envl *Envelope, deps *Deps) (out *Output, code int
 		return fail(err)
 	}
 	d.Secrets.Add(p.Secrets()...)
+	if b := envl.WorkBudget(); b > 0 {
+		// On the injected clock, so tests run a 20 s budget in no time.
+		var cancel context.CancelFunc
+		ctx, cancel = clock.WithTimeout(ctx, d.Clock, b)
+		defer cancel()
+	}
 	env := &Env{
 		Command:  envl.Command,
 		Params:   p,
@@ -110,8 +159,8 @@ func Run(ctx context.Context, envl *Envelope, deps *Deps) (out *Output, code int
 		LastRun:  envl.LastRun,
 		Context:  state.New(envl.IntegrationContext),
 		Clock:    d.Clock,
-		Logger:   d.Logger.With("command", envl.Command),
-		HTTP:     d.HTTPClient(p),
+		Logger:   logger,
+		HTTP:     httpclient.WithLogging(d.HTTPClient(p), logger, &httpStats),
 		Progress: d.Progress,
 		Secrets:  d.Secrets,
 		deps:     d,
@@ -145,6 +194,22 @@ func Run(ctx context.Context, envl *Envelope, deps *Deps) (out *Output, code int
 		out.IntegrationContext = env.Context.Map()
 	}
 	return out, ExitOK
+}
+
+// logSummary writes the command's one info line: how it ended, how long
+// it took (wall time, to read, not to decide on) and what it sent.
+func logSummary(logger *slog.Logger, code int, took time.Duration, hs httpclient.StatsSnapshot, out *Output) {
+	attrs := []slog.Attr{
+		slog.Int("exit", code), slog.Duration("duration", took.Round(time.Millisecond)),
+		slog.Int64("http_requests", hs.Requests), slog.Int64("http_failed", hs.Failed), slog.Int64("bytes_received", hs.Bytes),
+	}
+	if out != nil {
+		attrs = append(attrs, slog.Int("entries", len(out.Results)))
+		if out.Incidents != nil {
+			attrs = append(attrs, slog.Int("incidents", len(*out.Incidents)))
+		}
+	}
+	logger.LogAttrs(context.Background(), slog.LevelInfo, "command finished", attrs...)
 }
 
 // secretParams are the parameters whose values are secrets whatever their

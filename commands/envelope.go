@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	xcontext "github.com/secops-go/ms-management-activity/context"
 )
@@ -27,6 +28,28 @@ type Envelope struct {
 	Args               map[string]any  `json:"args"`
 	LastRun            json.RawMessage `json:"lastRun"`
 	IntegrationContext map[string]any  `json:"integrationContext"`
+	// BudgetSeconds is how long the engine lets the command run before it
+	// kills it (docs/protocol.md, "Deadlines"); 0 or absent: no budget. The
+	// command stops its work early enough to return what it has before then.
+	BudgetSeconds float64 `json:"budgetSeconds"`
+}
+
+// MaxBudgetSeconds is the largest budgetSeconds accepted (a day).
+const MaxBudgetSeconds = 86400
+
+// Work stops a reserve before the budget, so the result is encoded and
+// written while the engine still waits: a tenth of the budget, at most
+// maxBudgetReserve (150 s → work until 140 s; 2 s → 1.8 s).
+const maxBudgetReserve = 10 * time.Second
+
+// WorkBudget is the time the command may spend working under the
+// envelope's budget (0: no budget).
+func (e *Envelope) WorkBudget() time.Duration {
+	if e.BudgetSeconds <= 0 {
+		return 0
+	}
+	budget := time.Duration(e.BudgetSeconds * float64(time.Second))
+	return budget - min(budget/10, maxBudgetReserve)
 }
 
 // Output is the JSON object written on stdout.
@@ -86,6 +109,9 @@ func DecodeEnvelope(data []byte) (*Envelope, error) {
 	if env.Command == "" {
 		return nil, &EnvelopeError{"The envelope has no \"command\" field: say which command to run, e.g. \"test-module\"."}
 	}
+	if env.BudgetSeconds < 0 || env.BudgetSeconds > MaxBudgetSeconds {
+		return nil, &EnvelopeError{fmt.Sprintf("The envelope's \"budgetSeconds\" is %v: it must be between 0 (no budget) and %d seconds.", env.BudgetSeconds, MaxBudgetSeconds)}
+	}
 	if len(env.LastRun) > 0 && !bytes.Equal(bytes.TrimSpace(env.LastRun), []byte("null")) && bytes.TrimSpace(env.LastRun)[0] != '{' {
 		return nil, &EnvelopeError{"The envelope's \"lastRun\" must be a JSON object."}
 	}
@@ -101,8 +127,11 @@ func describeJSONError(err error) string {
 }
 
 func expectedKind(field string) string {
-	if field == "command" {
+	switch field {
+	case "command":
 		return "string"
+	case "budgetSeconds":
+		return "number"
 	}
 	return "object"
 }

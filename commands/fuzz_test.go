@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -469,17 +468,6 @@ func FuzzDispatch(f *testing.F) {
 			}
 		}
 	})
-}
-
-func secretValue(v any) string {
-	switch t := v.(type) {
-	case string:
-		return t
-	case map[string]any:
-		s, _ := t["password"].(string)
-		return s
-	}
-	return fmt.Sprint(v)
 }
 
 // TestEnvelopeCap checks the 64 MiB envelope cap and its message, and that a

@@ -72,7 +72,9 @@ func listContent(ctx context.Context, env *Env) (*Result, error) {
 	}
 	out := newContentOutput("Content for content type " + ct)
 	var skipped []skippedBlob
+	downloaded := 0
 	err = c.Download(ctx, blobs, func(b activity.Blob, recs []activity.Record, err error) error {
+		downloaded++
 		if err != nil {
 			if activity.IsSkippable(err) {
 				skipped = append(skipped, skippedBlob{b, err})
@@ -93,10 +95,22 @@ func listContent(ctx context.Context, env *Env) (*Result, error) {
 		}
 		return nil
 	})
+	// Out of time while downloading (the engine's budget or the command's
+	// deadline): what was downloaded is shown, with a warning that says the
+	// list is incomplete, rather than nothing.
+	incomplete := ""
 	if err != nil && !errors.Is(err, errLimitReached) {
-		return nil, err
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, err
+		}
+		incomplete = fmt.Sprintf("The list of %s is incomplete: the command ran out of time after %d of %d content blobs (%d records shown). "+
+			"Narrow start_time/end_time or add filters to see the rest.", ct, downloaded, len(blobs), out.count)
+		env.Logger.Warn("list-content stopped at its deadline; returning the records so far", "blobs_done", downloaded, "blobs", len(blobs), "records", out.count)
 	}
 	hr := out.humanReadable()
+	if incomplete != "" {
+		hr += "\n" + incomplete + "\n"
+	}
 	if out.cut {
 		if limit == MaxListLimit {
 			hr += fmt.Sprintf("\nThe list was cut at %d records, the most one call returns; more records matched. Narrow start_time/end_time or add filters to see the rest.\n", limit)
@@ -107,6 +121,9 @@ func listContent(ctx context.Context, env *Env) (*Result, error) {
 	entries := []xcontext.Entry{xcontext.Note(out.contents(), hr, map[string]any{xcontext.ContentRecordKey: out.context()})}
 	if len(skipped) > 0 {
 		entries = append(entries, xcontext.Warning(skippedMessage(ct, len(blobs), skipped)))
+	}
+	if incomplete != "" {
+		entries = append(entries, xcontext.Warning(incomplete))
 	}
 	return &Result{Entries: entries}, nil
 }

@@ -32,13 +32,16 @@ def main():
         return_error('The %s executable was not found%s: set the MSMA_BINARY environment variable to its path, '
                      'or use the integration\'s docker image, which has it on PATH.'
                      % (NAME, ' at MSMA_BINARY=%s' % binary if os.environ.get('MSMA_BINARY') else ' on PATH'))
-    timeout = int(os.environ.get('MSMA_TIMEOUT') or 290)
+    # The executable stops by itself before budget; the kill after grace is a last resort (165 s < XSOAR's 180).
+    budget, grace = float(os.environ.get('MSMA_TIMEOUT') or 150), float(os.environ.get('MSMA_GRACE') or 15)
+    envelope['budgetSeconds'] = budget
     try:
         proc = subprocess.run([binary], input=json.dumps(envelope).encode('utf-8'),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=budget + grace)
     except subprocess.TimeoutExpired as e:
         demisto.debug((e.stderr or b'').decode('utf-8', 'replace'))
-        return_error('%s did not finish %s within %d seconds (MSMA_TIMEOUT).' % (NAME, command, timeout))
+        return_error('%s was killed: %s ran past its %g s budget (MSMA_TIMEOUT) + %g s grace (MSMA_GRACE).'
+                     % (NAME, command, budget, grace))
     except OSError as e:
         return_error('Could not run %s (MSMA_BINARY=%s): %s' % (NAME, binary, e))
     stderr = proc.stderr.decode('utf-8', 'replace').strip()

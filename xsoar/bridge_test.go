@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -646,7 +647,7 @@ func TestBridge(t *testing.T) {
 			env  []string
 			want string
 		}{
-			{"timeout", []string{"MSMA_TIMEOUT=1", "FAKE_SLEEP=10"}, "did not finish test-module within 1 seconds (MSMA_TIMEOUT)"},
+			{"killed after budget and grace", []string{"MSMA_TIMEOUT=0.3", "MSMA_GRACE=0.2", "FAKE_SLEEP=10"}, "was killed: test-module ran past its 0.3 s budget (MSMA_TIMEOUT) + 0.2 s grace (MSMA_GRACE)"},
 			{"no JSON result", []string{"FAKE_EXIT=2", "FAKE_STDERR=panic: boom\nexit"}, "exited with code 2 without a JSON result. exit"},
 			{"exit 1 without an error entry", []string{"FAKE_EXIT=1", `FAKE_STDOUT={"results":[]}`}, "exited with code 1."},
 			{"error entry with exit 0", []string{`FAKE_STDOUT={"results":[{"Type":4,"ContentsFormat":"text","Contents":"our message"}]}`}, "our message"},
@@ -700,7 +701,7 @@ func TestBridge(t *testing.T) {
 			}
 			var env map[string]any
 			r.envelope(t, &env)
-			want := map[string]any{"command": command, "params": in.Params, "args": in.Args, "integrationContext": ctx}
+			want := map[string]any{"command": command, "params": in.Params, "args": in.Args, "integrationContext": ctx, "budgetSeconds": 150}
 			if fetch {
 				want["lastRun"] = in.LastRun
 			}
@@ -747,6 +748,123 @@ func TestBridge(t *testing.T) {
 			if len(r.all("getLastRun"))+len(r.all("setLastRun"))+len(r.all("incidents")) != 0 {
 				t.Errorf("%s: lastRun/incidents touched outside fetch: %s", command, r)
 			}
+		}
+	})
+
+	t.Run("budget passed to the executable (MSMA_TIMEOUT), fractions allowed", func(t *testing.T) {
+		r := h.run(t, input{Command: "test-module"}, "MSMA_BINARY="+h.fake, "MSMA_TIMEOUT=42.5", `FAKE_STDOUT={"results":[]}`)
+		var env map[string]any
+		r.envelope(t, &env)
+		if env["budgetSeconds"] != 42.5 {
+			t.Errorf("budgetSeconds %v, want 42.5 from MSMA_TIMEOUT", env["budgetSeconds"])
+		}
+	})
+
+	// The deadline end to end, scaled down through the same mechanism: a
+	// 2 s budget (MSMA_TIMEOUT=2) against an emulator answering each request
+	// after 100 ms (40 blobs: about 2 s of downloads at 2 in parallel). Each fetch stops on its own, before the bridge would kill
+	// it, with the incidents it has and a lastRun the next run continues
+	// from: over the runs, every record once.
+	t.Run("fetch-incidents at its budget: partial, continued, none lost or duplicated, no kill", func(t *testing.T) {
+		srv, params := startEmulator(t)
+		params["isFetch"] = true
+		params["content_types_to_fetch"] = []any{"Audit.General"}
+		params["first_fetch_delta"] = "3 hours"
+		params["download_concurrency"] = "2"
+		now := srv.Now()
+		var all []string
+		for b := 0; b < 40; b++ {
+			created := now.Add(-2*time.Hour + time.Duration(b)*time.Minute)
+			ids := []string{fmt.Sprintf("s-%02d-a", b), fmt.Sprintf("s-%02d-b", b)}
+			srv.AddBlob(tenant, "Audit.General", created, record(ids[0], created.Add(-time.Minute)), record(ids[1], created.Add(-time.Minute)))
+			all = append(all, ids...)
+		}
+		srv.SetLatency(100 * time.Millisecond)
+		seen := map[string]int{}
+		var lastRun, ictx map[string]any
+		runs, cut := 0, 0
+		for len(seen) < len(all) && runs < 12 {
+			runs++
+			r := h.run(t, input{Command: "fetch-incidents", Params: params, LastRun: lastRun, IntegrationContext: ictx}, "MSMA_TIMEOUT=2", "MSMA_GRACE=5")
+			if errs := r.all("return_error"); len(errs) != 0 {
+				// On a loaded machine a run can spend its whole budget before
+				// the first blob: it then fails on its own, saying so, and
+				// keeps the previous lastRun. A kill is never acceptable.
+				if msg := string(errs[0].Args[0]); strings.Contains(msg, "was killed") || !strings.Contains(msg, "ran out of time") ||
+					len(r.all("setLastRun"))+len(r.all("incidents")) != 0 {
+					t.Fatalf("run %d failed: %s", runs, r)
+				}
+				t.Logf("run %d ran out of time before its first incident (a loaded machine); the next run starts from the same lastRun", runs)
+				continue
+			}
+			if r.exit != 0 {
+				t.Fatalf("run %d: python exit %d: %s", runs, r.exit, r)
+			}
+			var incidents []struct {
+				RawJSON string `json:"rawJSON"`
+			}
+			r.arg(t, "incidents", &incidents)
+			for _, inc := range incidents {
+				var rec struct{ Id string }
+				if err := json.Unmarshal([]byte(inc.RawJSON), &rec); err != nil {
+					t.Fatal(err)
+				}
+				seen[rec.Id]++
+			}
+			r.arg(t, "setLastRun", &lastRun)
+			if d, _ := lastRun["diagnostics"].(map[string]any); d != nil && strings.Contains(fmt.Sprint(d["error"]), "ran out of time") {
+				cut++
+			}
+			if c := r.all("setIntegrationContext"); len(c) == 1 {
+				r.arg(t, "setIntegrationContext", &ictx)
+			}
+		}
+		lost, dup := 0, 0
+		for _, id := range all {
+			if seen[id] == 0 {
+				lost++
+			} else if seen[id] > 1 {
+				dup++
+			}
+		}
+		t.Logf("%d records in %d runs, %d stopped by the budget", len(all), runs, cut)
+		if lost != 0 || dup != 0 {
+			t.Errorf("%d lost, %d duplicated", lost, dup)
+		}
+		if cut == 0 {
+			t.Errorf("no run was stopped by the budget: the case proves nothing (%d runs)", runs)
+		}
+	})
+
+	t.Run("list-content at its budget: the records so far and a warning, no kill", func(t *testing.T) {
+		srv, params := startEmulator(t)
+		params["download_concurrency"] = "2"
+		now := srv.Now()
+		for b := 0; b < 40; b++ {
+			created := now.Add(-2*time.Hour + time.Duration(b)*time.Minute)
+			srv.AddBlob(tenant, "Audit.General", created, record(fmt.Sprintf("l-%02d", b), created.Add(-time.Minute)))
+		}
+		srv.SetLatency(100 * time.Millisecond)
+		in := input{Command: "ms-management-activity-list-content", Params: params, Args: map[string]any{
+			"content_type": "Audit.General",
+			"start_time":   now.Add(-3 * time.Hour).Format("2006-01-02T15:04:05"),
+			"end_time":     now.Format("2006-01-02T15:04:05"),
+		}}
+		r := h.run(t, in, "MSMA_TIMEOUT=2", "MSMA_GRACE=5")
+		if r.exit != 0 || len(r.all("return_error")) != 0 {
+			t.Fatalf("list-content failed (killed?): %s", r)
+		}
+		all := ""
+		for _, c := range r.all("results") {
+			all += string(c.Args[0])
+		}
+		if !strings.Contains(all, "l-00") || strings.Contains(all, "l-39") {
+			t.Errorf("want the first records and not the last: %.500s", all)
+		}
+		var health string
+		r.arg(t, "updateModuleHealth", &health)
+		if !strings.Contains(all, "is incomplete") || !strings.Contains(health, "is incomplete") {
+			t.Errorf("no warning that the list is incomplete: %.500s / health %q", all, health)
 		}
 	})
 }

@@ -2,6 +2,7 @@ package activity
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -47,8 +48,15 @@ func (c *Client) fetch(ctx context.Context, b Blob) ([]Record, error) {
 	return recs, nil
 }
 
+func mib(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
 func tooLarge(max int64) string {
-	return fmt.Sprintf("it is larger than the per-blob cap of %d MiB (raise the max_blob_mb parameter)", max>>20)
+	return fmt.Sprintf("it is larger than the per-blob cap of %s, counted in decoded bytes after any Content-Encoding (raise the max_blob_mb parameter)", mib(max))
 }
 
 // Download fetches blobs with the client's worker pool and calls fn once per
@@ -165,6 +173,114 @@ type blobDecoder struct {
 	max     int64
 	state   int // 0: before '[', 1: expecting a value or ']', 2: expecting ',' or ']', 3: done
 	records int
+	// examined counts the bytes handed to the record parser (tests check it
+	// stays linear in the body).
+	examined int64
+	// bound finds where a record that did not fit the buffer ends, resuming
+	// across refills, so the full parser runs on it once it is whole
+	// instead of restarting from its first byte after every short read.
+	bound boundary
+}
+
+// boundary is a resumable search for the end of one JSON object: it tracks
+// nesting depth and string state only (the full parser validates once the
+// object is complete). off is relative to the record's start, which may move
+// when the buffer is compacted.
+type boundary struct {
+	active    bool
+	off       int
+	depth     int
+	inStr     bool
+	esc       bool
+	exhausted bool // the parser disagreed with a claimed end: read on to EOF
+}
+
+// skipPlain returns the index of the first byte at or after i that ends
+// or escapes a string ('"', '\\' or a control character), eight bytes at a
+// time: this scan runs over every byte of a record that did not fit.
+func skipPlain(b []byte, i int) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		quote := w ^ (lo * '"')
+		bslash := w ^ (lo * '\\')
+		// A byte is flagged when it is zero after the xor (the byte was
+		// '"' or '\\') or below 0x20; bytes >= 0x80 never are.
+		special := ((quote - lo) &^ quote) | ((bslash - lo) &^ bslash) | ((w - lo*0x20) &^ w)
+		if special&hi != 0 {
+			break
+		}
+	}
+	for i < len(b) && plainStringByte[b[i]] {
+		i++
+	}
+	return i
+}
+
+// structuralByte marks the bytes outside strings that boundary.scan acts on.
+var structuralByte = func() (t [256]bool) {
+	for _, c := range `"{}[]` {
+		t[c] = true
+	}
+	return t
+}()
+
+// scan advances over b (the record from its first byte) and reports the
+// length of the object once its closing brace is seen.
+func (s *boundary) scan(b []byte) (int, bool) {
+	i := s.off
+	if s.esc { // the previous chunk ended on a backslash
+		if i >= len(b) {
+			return 0, false
+		}
+		s.esc = false
+		i++
+	}
+	for i < len(b) {
+		if s.inStr {
+			i = skipPlain(b, i)
+			if i >= len(b) {
+				break
+			}
+			switch b[i] {
+			case '"':
+				s.inStr = false
+				i++
+			case '\\':
+				if i+1 >= len(b) {
+					s.esc = true
+					i++
+					continue
+				}
+				i += 2
+			default: // a control character: invalid, the parser says so
+				i++
+			}
+			continue
+		}
+		for i < len(b) && !structuralByte[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			break
+		}
+		c := b[i]
+		i++
+		switch c {
+		case '"':
+			s.inStr = true
+		case '{', '[':
+			s.depth++
+		case '}', ']':
+			s.depth--
+			if s.depth == 0 && !s.exhausted {
+				s.off = i
+				return i, true
+			}
+		}
+	}
+	s.off = i
+	return 0, false
 }
 
 const chunkSize = 64 << 10
@@ -255,31 +371,53 @@ func (d *blobDecoder) next() (Record, error) {
 				d.state = 3
 				continue
 			}
-			var spans [numFields]span
-			var end int
-			var err error
-			if c == '{' {
-				end, err = parseObject(d.buf[:d.end], d.pos, &spans)
-			} else {
-				end, err = scanValue(d.buf[:d.end], d.pos, 1)
+			if c != '{' {
+				return Record{}, &ContentError{ContentID: d.id, Reason: fmt.Sprintf("record %d is not a JSON object", d.records+1)}
 			}
+			if d.bound.active && !d.eof {
+				// The record did not fit: parse it only once it is whole.
+				if _, whole := d.bound.scan(d.buf[d.pos:d.end]); !whole {
+					if err := d.fill(); err != nil {
+						return Record{}, err
+					}
+					continue
+				}
+			}
+			var spans [numFields]span
+			end, err := parseObject(d.buf[:d.end], d.pos, &spans)
+			d.examined += int64(end - d.pos)
 			if errors.Is(err, errShort) {
 				if d.eof {
 					return Record{}, d.truncated("inside a record")
 				}
+				if d.bound.active {
+					// Invalid JSON whose brackets balance early: stop
+					// claiming ends and let the parser judge at EOF.
+					d.bound.exhausted = true
+				}
+				d.bound.active = true
 				if err := d.fill(); err != nil {
 					return Record{}, err
 				}
 				continue
 			}
+			d.bound = boundary{}
 			if err != nil {
 				return Record{}, &ContentError{ContentID: d.id, Reason: fmt.Sprintf("record %d: %v", d.records+1, err)}
 			}
-			if c != '{' {
-				return Record{}, &ContentError{ContentID: d.id, Reason: fmt.Sprintf("record %d is not a JSON object", d.records+1)}
+			var rec Record
+			if end-d.pos > len(d.buf)/2 && len(d.buf) > chunkSize {
+				// The buffer grew for this record: the record keeps it
+				// (no copy of a many-MiB record) and the decoder goes on
+				// with a fresh chunk.
+				rec = recordOf(d.buf[d.pos:end:end], &spans)
+				rest := make([]byte, max(chunkSize, d.end-end))
+				d.end = copy(rest, d.buf[end:d.end])
+				d.buf, d.pos = rest, 0
+			} else {
+				rec = newRecord(d.buf[d.pos:end], &spans)
+				d.pos = end
 			}
-			rec := newRecord(d.buf[d.pos:end], &spans)
-			d.pos = end
 			d.state = 2
 			d.records++
 			return rec, nil

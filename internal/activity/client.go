@@ -11,6 +11,8 @@
 package activity
 
 import (
+	"compress/gzip"
+	"compress/zlib"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +31,7 @@ import (
 
 	"github.com/secops-go/ms-management-activity/internal/catalog"
 	"github.com/secops-go/ms-management-activity/internal/clock"
+	"github.com/secops-go/ms-management-activity/internal/httpclient"
 	"github.com/secops-go/ms-management-activity/internal/progress"
 )
 
@@ -103,6 +106,12 @@ type Client struct {
 	gate    *gate
 	stats   counters
 	server  *ServerClock // the API's clock, from Date headers (serverclock.go)
+	// maxPageBytes is MaxPageBytes (tests lower it).
+	maxPageBytes int64
+
+	// requestTimeout bounds each attempt, body included: the HTTP
+	// client's Timeout, applied here as a context deadline (see New).
+	requestTimeout time.Duration
 
 	tenantMu    sync.Mutex
 	tenantToken string
@@ -175,14 +184,30 @@ func New(cfg Config) (*Client, error) {
 			return rand.N(max)
 		}
 	}
+	// The HTTP client's Timeout becomes a per-attempt context deadline
+	// that this package checks itself: a timeout is then reported as one
+	// whether it hit before the headers or in the middle of the body, and
+	// however the transport words it (net/http's own wording depends on a
+	// timer goroutine and on the transport's type, so under load a
+	// timeout could read as a cut body or as a bare "context deadline
+	// exceeded").
+	requestTimeout := cfg.HTTP.Timeout
+	if requestTimeout > 0 {
+		hc := *cfg.HTTP
+		hc.Timeout = 0
+		cfg.HTTP = &hc
+	}
 	c := &Client{
-		cfg:  cfg,
-		base: u,
+		requestTimeout: requestTimeout,
+		cfg:            cfg,
+		base:           u,
 		// The limiter is driven with the injected clock's time (ReserveN),
 		// so a fake clock makes throttling tests instant.
 		limiter: rate.NewLimiter(rate.Limit(float64(cfg.RequestsPerMinute)/60), cfg.RequestsPerMinute),
 		gate:    newGate(cfg.Concurrency),
 		server:  NewServerClock(cfg.Clock),
+
+		maxPageBytes: MaxPageBytes,
 	}
 	return c, nil
 }
@@ -229,7 +254,7 @@ func (c *Client) do(ctx context.Context, cl *call, onOK func(*http.Response) err
 		if attempt > 1 {
 			c.stats.retries.Add(1)
 		}
-		wait, unauthorized, err := c.once(ctx, cl, onOK)
+		wait, unauthorized, err := c.once(httpclient.WithAttempt(ctx, attempt), cl, onOK)
 		if err == nil {
 			return nil
 		}
@@ -252,6 +277,7 @@ func (c *Client) do(ctx context.Context, cl *call, onOK func(*http.Response) err
 			continue
 		}
 		if !retryable(err) || attempt >= c.cfg.MaxAttempts {
+			c.cfg.Logger.Debug("not retrying", "op", cl.op, "attempt", attempt, "retryable", retryable(err), "max_attempts", c.cfg.MaxAttempts, "error", err.Error())
 			var ae *APIError
 			if errors.As(err, &ae) {
 				ae.Attempts = attempt
@@ -290,6 +316,10 @@ func deadlineError(ctx context.Context, cl *call, attempts int, last error) erro
 
 // retryable classifies an attempt's error.
 func retryable(err error) bool {
+	var rt *RequestTimeoutError
+	if errors.As(err, &rt) {
+		return true
+	}
 	var ae *APIError
 	if errors.As(err, &ae) {
 		return ae.retryable()
@@ -338,10 +368,13 @@ func (c *Client) once(ctx context.Context, cl *call, onOK func(*http.Response) e
 	}
 	req, err := http.NewRequestWithContext(ctx, cl.method, u, nil)
 	if err != nil {
-		return wait, false, fmt.Errorf("%s: building the request: %w", cl.op, err)
+		return wait, false, fmt.Errorf("building the request: %w", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
+	// Decoded here, not by the transport, so every size cap counts the
+	// decoded bytes and says so.
+	req.Header.Set("Accept-Encoding", "gzip")
 	if cl.method == http.MethodGet {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -351,10 +384,28 @@ func (c *Client) once(ctx context.Context, cl *call, onOK func(*http.Response) e
 		}
 		defer c.gate.release()
 	}
+	// The attempt's deadline starts once it may send (after the rate
+	// limit and the download gate) and covers reading the body.
+	attemptCtx := ctx
+	if c.requestTimeout > 0 {
+		var cancel context.CancelFunc
+		attemptCtx, cancel = context.WithTimeout(ctx, c.requestTimeout)
+		defer cancel() // after the body is drained and closed (deferred below)
+		req = req.WithContext(attemptCtx)
+	}
+	// timedOut reports a failure of this attempt as the timeout it is when
+	// the attempt's deadline passed while the command's did not, whatever
+	// error the transport or the body decoding saw.
+	timedOut := func(err error) error {
+		if c.requestTimeout > 0 && ctx.Err() == nil && errors.Is(attemptCtx.Err(), context.DeadlineExceeded) {
+			return &RequestTimeoutError{Timeout: c.requestTimeout, Err: err}
+		}
+		return err
+	}
 	c.stats.requests.Add(1)
 	resp, err := c.cfg.HTTP.Do(req)
 	if err != nil {
-		return wait, false, fmt.Errorf("%s: %w", cl.op, stripURL(err))
+		return wait, false, timedOut(stripURL(err))
 	}
 	c.server.observe(resp.Header)
 	defer func() {
@@ -362,9 +413,12 @@ func (c *Client) once(ctx context.Context, cl *call, onOK func(*http.Response) e
 		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
 		resp.Body.Close()
 	}()
+	if err := decodeBody(resp); err != nil {
+		return wait, false, timedOut(err)
+	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if err := onOK(resp); err != nil {
-			return wait, false, err
+			return wait, false, timedOut(err)
 		}
 		if cl.gated {
 			c.gate.success()
@@ -381,6 +435,60 @@ func (c *Client) once(ctx context.Context, cl *call, onOK func(*http.Response) e
 		wait = ra
 	}
 	return wait, resp.StatusCode == http.StatusUnauthorized, ae
+}
+
+// RequestTimeoutError is an attempt that got no complete answer within the
+// request timeout (the timeout parameter or argument): retried, and
+// reported as a timeout even when it hit in the middle of the body.
+type RequestTimeoutError struct {
+	Timeout time.Duration
+	// Err is what the transport or the decoding saw when the deadline
+	// hit. It is not unwrapped: a body cut by the deadline is not a
+	// malformed blob (which could be skipped), it is a timeout.
+	Err error
+}
+
+func (e *RequestTimeoutError) Error() string {
+	return fmt.Sprintf("no complete answer within the request timeout of %s (the timeout parameter; raise it if the tenant or the network is slow)", e.Timeout)
+}
+
+// decodeBody replaces resp.Body by its decoded form (Content-Encoding gzip
+// or deflate), so that what callers read and cap is what they parse.
+func decodeBody(resp *http.Response) error {
+	var dec io.ReadCloser
+	switch enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+		return nil
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			return &readError{fmt.Errorf("the gzip-encoded body does not start as gzip: %w", err)}
+		}
+		dec = zr
+	case "deflate":
+		zr, err := zlib.NewReader(resp.Body)
+		if err != nil {
+			return &readError{fmt.Errorf("the deflate-encoded body does not start as zlib: %w", err)}
+		}
+		dec = zr
+	default:
+		return fmt.Errorf("the server answered with Content-Encoding %q, which this client does not decode", enc)
+	}
+	resp.Body = &decodedBody{dec: dec, raw: resp.Body}
+	resp.ContentLength = -1 // the length on the wire is not the decoded one
+	resp.Uncompressed = true
+	return nil
+}
+
+type decodedBody struct {
+	dec io.ReadCloser
+	raw io.ReadCloser
+}
+
+func (b *decodedBody) Read(p []byte) (int, error) { return b.dec.Read(p) }
+func (b *decodedBody) Close() error {
+	b.dec.Close()
+	return b.raw.Close()
 }
 
 // stripURL drops the URL from a *url.Error: it holds the PublisherIdentifier

@@ -2,8 +2,10 @@ package activity
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -17,6 +19,11 @@ const (
 	// 7 days.
 	Retention = 7 * 24 * time.Hour
 )
+
+// MaxPageBytes is how much JSON one listing page may hold (decoded): a
+// guard against a page that never ends, far above any real page (100,000
+// blobs are 29 MiB).
+const MaxPageBytes = 1 << 30
 
 // maxPages guards against a server that pages forever with new URIs.
 const maxPages = 10000
@@ -105,7 +112,8 @@ func (c *Client) listPages(ctx context.Context, contentType string, start, end t
 		var blobs []Blob
 		var next string
 		err := c.do(ctx, cl, func(resp *http.Response) error {
-			if err := decodeJSONBody(resp, &blobs, "list content "+contentType); err != nil {
+			var err error
+			if blobs, err = c.decodePage(resp.Body, contentType, page); err != nil {
 				return err
 			}
 			// Header.Get canonicalises the name; the troubleshooting page
@@ -134,4 +142,52 @@ func (c *Client) listPages(ctx context.Context, contentType string, start, end t
 		seen[next] = true
 		cl = &call{op: "list content", contentType: contentType, method: http.MethodGet, url: next}
 	}
+}
+
+// decodePage decodes one listing page (a JSON array of blob descriptors) as
+// a stream, one descriptor at a time.
+func (c *Client) decodePage(body io.Reader, contentType string, page int) ([]Blob, error) {
+	lr := &io.LimitedReader{R: body, N: c.maxPageBytes + 1}
+	dec := json.NewDecoder(lr)
+	op := "list content " + contentType
+	fail := func(err error, n int) error {
+		switch {
+		case lr.N <= 0:
+			return fmt.Errorf("%s: listing page %d never ends: more than %s of JSON after %d blob descriptors; stopping (Microsoft's pages are far smaller: check base_url and any proxy in between)", op, page, mib(c.maxPageBytes), n)
+		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+			return &readError{fmt.Errorf("listing page %d ended in the middle of its JSON after %d blob descriptor(s) (truncated: %w)", page, n, io.ErrUnexpectedEOF)}
+		}
+		var re *readError
+		if errors.As(err, &re) {
+			return err
+		}
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &se) || errors.As(err, &te) {
+			return fmt.Errorf("%s: listing page %d is not the expected JSON array of blob descriptors (after %d of them): %v", op, page, n, err)
+		}
+		return &readError{err}
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, fail(err, 0)
+	}
+	if tok == nil { // "null": no blobs
+		return nil, nil
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return nil, fmt.Errorf("%s: listing page %d is not a JSON array of blob descriptors (it starts with %v)", op, page, tok)
+	}
+	var blobs []Blob
+	for dec.More() {
+		var b Blob
+		if err := dec.Decode(&b); err != nil {
+			return blobs, fail(err, len(blobs))
+		}
+		blobs = append(blobs, b)
+	}
+	if _, err := dec.Token(); err != nil {
+		return blobs, fail(err, len(blobs))
+	}
+	return blobs, nil
 }

@@ -208,8 +208,13 @@ func parseObject(b []byte, i int, spans *[numFields]span) (int, error) {
 // newRecord copies one validated JSON object into a Record and decodes the
 // common fields whose value spans parseObject found.
 func newRecord(val []byte, spans *[numFields]span) Record {
+	return recordOf(append(make(json.RawMessage, 0, len(val)), val...), spans)
+}
+
+// recordOf decodes the common fields of raw, which the record then owns.
+func recordOf(raw json.RawMessage, spans *[numFields]span) Record {
 	r := Record{RecordType: -1, UserType: -1, Scope: -1, spans: *spans}
-	r.Raw = append(make(json.RawMessage, 0, len(val)), val...)
+	r.Raw = raw
 	// The string fields share Raw's memory (Raw is never written after
 	// this), which saves a copy of every record: decoding is the hot path
 	// of list-content and fetch.

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/secops-go/ms-management-activity/commands"
+	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/redact"
 	"github.com/secops-go/ms-management-activity/internal/spec"
 	"github.com/secops-go/ms-management-activity/internal/version"
@@ -34,6 +35,9 @@ type Config struct {
 	// Secrets is the run's redaction set, shared with the dispatcher (it
 	// also holds IDs such as the tenant, redacted from logs and errors).
 	Secrets *redact.Set
+	// Clock is the clock of the commands' deadlines and retries (nil: the
+	// wall clock).
+	Clock clock.Clock
 }
 
 // Run runs the command line argv (without the program name) and returns
@@ -44,7 +48,7 @@ func Run(ctx context.Context, argv []string, streams *Streams, cfg Config) int {
 		// People read stderr: only warnings and errors unless asked.
 		level = "warn"
 	}
-	a := &app{io: streams, catalog: catalog{cfg.Spec}, getenv: cfg.Getenv, secrets: cfg.Secrets, envSecrets: &redact.Set{}, logLevel: level}
+	a := &app{io: streams, catalog: catalog{cfg.Spec}, getenv: cfg.Getenv, secrets: cfg.Secrets, envSecrets: &redact.Set{}, logLevel: level, clock: cfg.Clock}
 	return a.main(ctx, argv)
 }
 
@@ -58,6 +62,7 @@ type app struct {
 	// output included.
 	secrets, envSecrets *redact.Set
 	logLevel            string
+	clock               clock.Clock // nil: the dispatcher's default, the wall clock
 }
 
 // fail prints an error and its hint on stderr and returns the exit code.

@@ -79,7 +79,7 @@ func (a *app) execute(ctx context.Context, o *commandOptions) (*commands.Output,
 // dispatch runs the envelope through the real dispatcher, with progress on
 // stderr when it is a terminal.
 func (a *app) dispatch(ctx context.Context, envl *commands.Envelope) (*commands.Output, int) {
-	deps := commands.Deps{Secrets: a.secrets}
+	deps := commands.Deps{Secrets: a.secrets, Clock: a.clock}
 	errw := a.io.Err
 	var bar *progress.Bar
 	if a.io.ErrTTY {
@@ -108,8 +108,6 @@ func errorHint(msg, paramsFile string, getenv func(string) string) string {
 			return `give the instance parameters with --params FILE (see "ms-management-activity help params")`
 		}
 		return fmt.Sprintf(`fix it in %s (see "ms-management-activity help params")`, paramsFile)
-	case strings.Contains(msg, "not implemented"):
-		return ""
 	case paramsFile == "" && getenv("MSMA_CLIENT_ID") == "":
 		return `no --params file and no MSMA_* credentials were given; to try the integration without a tenant, run "ms-management-activity demo" or "ms-management-activity emulator"`
 	case strings.Contains(msg, "AF") || strings.Contains(msg, "HTTP "):

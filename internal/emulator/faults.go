@@ -29,6 +29,7 @@ const (
 	kindExpiredToken                      // 401
 	kindSlow                              // sleep, then the normal response
 	kindReset                             // headers and half the body, then a TCP reset
+	kindStall                             // headers and half the body, then nothing until the client gives up
 	kindTruncated                         // 200 with the body cut in half (invalid JSON)
 	kindNotArray                          // 200 with a JSON object instead of an array
 )
@@ -70,6 +71,11 @@ func Status(code int) Fault { return Fault{kind: kindStatus, status: code} }
 // up (the request's context is cancelled).
 func Slow(d time.Duration) Fault { return Fault{kind: kindSlow, delay: d} }
 
+// StallMidBody answers 200 with the full Content-Length and half the body,
+// then sends nothing more until the client gives up: a timeout that hits
+// while the body is being read.
+var StallMidBody = Fault{kind: kindStall}
+
 // String names the fault, for test names and logs.
 func (f Fault) String() string {
 	switch f.kind {
@@ -90,6 +96,8 @@ func (f Fault) String() string {
 		return fmt.Sprintf("slow %s", f.delay)
 	case kindReset:
 		return "reset mid-body"
+	case kindStall:
+		return "stall mid-body"
 	case kindTruncated:
 		return "truncated JSON"
 	case kindNotArray:
@@ -251,9 +259,23 @@ func (f Fault) before(w http.ResponseWriter, r *http.Request, method string) boo
 	return true
 }
 
-// write sends resp, mangled by f when f alters bodies.
-func (f Fault) write(w http.ResponseWriter, resp *response) {
+// write sends resp, mangled by f when f alters bodies; ctx is the
+// request's.
+func (f Fault) write(ctx context.Context, w http.ResponseWriter, resp *response) {
 	switch f.kind {
+	case kindStall:
+		for k, v := range resp.header {
+			w.Header()[k] = v
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(resp.body)))
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(resp.body[:len(resp.body)/2])
+		if fl, ok := w.(http.Flusher); ok {
+			fl.Flush()
+		}
+		<-ctx.Done()
+		panic(http.ErrAbortHandler) // never complete the promised body
+
 	case kindTruncated:
 		resp.status = http.StatusOK
 		resp.body = resp.body[:len(resp.body)/2]

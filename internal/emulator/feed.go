@@ -128,7 +128,7 @@ func (s *Server) feedEndpoint(name, method string, h func(r *http.Request, tenan
 		if f.before(w, r, method) {
 			return
 		}
-		f.write(w, h(r, urlTenant))
+		f.write(r.Context(), w, h(r, urlTenant))
 	}
 }
 

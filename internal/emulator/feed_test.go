@@ -263,6 +263,7 @@ func TestPaging(t *testing.T) {
 	req := httptest.NewRequest("GET", f.feedURL(feedTenantA, rel), nil)
 	req.Header.Set("Authorization", "Bearer "+f.token)
 	f.s.mux.ServeHTTP(rec, req)
+	//lint:ignore SA1008 the raw, non-canonical spelling on the wire is what is checked
 	if _, ok := rec.Header()["NextPageUri"]; !ok {
 		t.Fatalf("header sent as %v, want the API's spelling NextPageUri", rec.Header())
 	}

@@ -15,7 +15,7 @@
 //     OproxyParams, IssueToken, RevokeTokens, FailTokens (TokenFault);
 //   - faults: FailNext and SetRandomFaults with a Fault (Throttle, Status,
 //     Slow and the predeclared ones), ClearFaults, SetLatency, SetPageSize,
-//     SetPagingLoop, ExpireNextPages, SetClockOffset;
+//     SetPagingLoop, ExpireNextPages, BreakBlob, HealBlob, SetClockOffset;
 //   - observation: Count, LastPublisherIdentifier, MissingPublisherIdentifier.
 //
 // Its users are the tests, the benchmarks, and the human command line's demo

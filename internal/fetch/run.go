@@ -450,7 +450,11 @@ func (r *runner) download(batch []*entry) {
 	}
 	if err != nil && !errors.Is(err, errStop) {
 		// Only the context ends a download early; everything not yet
-		// handed to deliver stays undelivered.
+		// handed to deliver stays undelivered. Said the same way wherever
+		// the deadline caught the download.
+		if r.ctx.Err() != nil {
+			err = stoppedErr(r.ctx)
+		}
 		r.out.Err = err
 	}
 }
@@ -529,7 +533,7 @@ func humanDuration(d time.Duration) string {
 // stoppedErr says why the run stopped early in words a user can act on.
 func stoppedErr(ctx context.Context) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("the fetch ran out of time (its overall deadline passed; the API may be throttling or slow): %w", ctx.Err())
+		return fmt.Errorf("the fetch ran out of time (its time budget or overall deadline passed; the API may be throttling or slow): %w", ctx.Err())
 	}
 	return fmt.Errorf("the fetch was canceled: %w", ctx.Err())
 }

@@ -37,7 +37,7 @@ func (s *Set) Add(secrets ...string) {
 		if len(v) < minLen || slices.Contains(s.forms, v) { // known already: every request adds its token again
 			continue
 		}
-		for _, f := range []string{
+		s.forms = append(s.forms,
 			v,
 			base64.StdEncoding.EncodeToString([]byte(v)),
 			base64.RawStdEncoding.EncodeToString([]byte(v)),
@@ -45,9 +45,7 @@ func (s *Set) Add(secrets ...string) {
 			base64.RawURLEncoding.EncodeToString([]byte(v)),
 			url.QueryEscape(v),
 			url.PathEscape(v),
-		} {
-			s.forms = append(s.forms, f)
-		}
+		)
 		// A multi-line secret (a PEM key) may be logged line by line.
 		for _, line := range strings.Split(v, "\n") {
 			if line = strings.TrimSpace(line); len(line) >= 16 && !strings.HasPrefix(line, "-----") {

@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // DockerImage is the image integration.yml names by default, in the
@@ -117,6 +118,9 @@ func Compare(root string, files map[string][]byte) (stale, extra []string, err e
 	return stale, extra, err
 }
 
+// packTime stamps the zip's entries: the release date of PackVersion.
+var packTime = time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+
 // writeZip writes the pack's files with the pack folder as the zip's root,
 // plus metadata.json (the name the server reads in an uploaded pack).
 func writeZip(path string, files map[string][]byte) error {
@@ -131,7 +135,8 @@ func writeZip(path string, files map[string][]byte) error {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	add := func(name string, data []byte) error {
-		w, err := zw.Create(name)
+		// A fixed time, so the same pack makes the same zip.
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: packTime})
 		if err == nil {
 			_, err = w.Write(data)
 		}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"archive/zip"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -116,5 +118,26 @@ func TestSetTopLevel(t *testing.T) {
 	}
 	if _, err := blockScalar("line  \n"); err == nil {
 		t.Error("trailing whitespace accepted")
+	}
+}
+
+func TestWriteZip(t *testing.T) {
+	files := map[string][]byte{"integration.yml": []byte("x"), "Packs/" + PackName + "/pack_metadata.json": []byte(`{"name":"p"}`),
+		"Packs/" + PackName + "/Integrations/integration-x.yml": []byte("y")}
+	path := filepath.Join(t.TempDir(), "p.zip")
+	if err := writeZip(path, files); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+	}
+	if got := strings.Join(names, ","); got != "Integrations/integration-x.yml,pack_metadata.json,metadata.json" {
+		t.Errorf("zip holds %s: want the pack folder's files at its root, and metadata.json", got)
 	}
 }
