@@ -6,30 +6,18 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/secops-go/ms-management-activity/internal/clock"
+	"github.com/secops-go/ms-management-activity/internal/testutil"
 )
-
-// buildBinary builds the real executable once per test binary.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ms-management-activity")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
-	return bin
-}
 
 // TestBinaryProtocol runs envelopes through the built binary: stdin in,
 // exactly one JSON result on stdout, the exit code of docs/protocol.md, logs only
 // on stderr.
 func TestBinaryProtocol(t *testing.T) {
-	bin := buildBinary(t)
+	bin := testutil.BuildBinary(t)
 	huge := append([]byte(`{"command":"test-module","params":{"x":"`), bytes.Repeat([]byte("a"), 64<<20)...)
 	huge = append(huge, `"}}`...)
 	tests := []struct {

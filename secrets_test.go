@@ -17,7 +17,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/emulator"
+	"github.com/secops-go/ms-management-activity/internal/testutil"
 )
 
 // The secret-hygiene harness: every command, in every auth flow, on its
@@ -279,7 +279,7 @@ func TestSecretHygiene(t *testing.T) {
 				continue
 			}
 			ictx, _ := res["integrationContext"].(map[string]any)
-			if ictx != nil && len(ictx) > 0 && code == 0 && stored == nil {
+			if len(ictx) > 0 && code == 0 && stored == nil {
 				stored = ictx
 			}
 			delete(res, "integrationContext")
@@ -327,23 +327,11 @@ func TestSecretHygiene(t *testing.T) {
 	t.Logf("%d runs over %d flows, %d tokens issued and looked for", runs, len(flows), len(tokens))
 }
 
-// hygieneBinary builds the real executable into the test's temporary
-// directory (the build cache makes the second build a link).
-func hygieneBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ms-management-activity")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // TestSecretHygieneBinary runs a sample of the cases through the built
 // executable (its own process, environment without proxies), including a
 // panic-free failure of every flow.
 func TestSecretHygieneBinary(t *testing.T) {
-	bin := hygieneBinary(t)
+	bin := testutil.BuildBinary(t)
 	srv := emulator.NewTLSServer()
 	defer srv.Close()
 	srv.AddTenant("contoso")

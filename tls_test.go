@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/secops-go/ms-management-activity/internal/emulator"
+	"github.com/secops-go/ms-management-activity/internal/testutil"
 )
 
 // proxyTestHost is the name the binary is given for the emulator: Go never
@@ -68,7 +69,7 @@ func newConnectProxy(t *testing.T) *connectProxy {
 // ignores the environment (the proxy sees nothing and the name does not
 // resolve).
 func TestBinaryProxy(t *testing.T) {
-	bin := hygieneBinary(t)
+	bin := testutil.BuildBinary(t)
 	proxy := newConnectProxy(t)
 	srv := emulator.NewTLSServer()
 	defer srv.Close()

@@ -9,33 +9,15 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/secops-go/ms-management-activity/commands"
 	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/internal/redact"
 	"github.com/secops-go/ms-management-activity/internal/spec"
+	"github.com/secops-go/ms-management-activity/internal/testutil"
 	"github.com/secops-go/ms-management-activity/internal/version"
 )
-
-// lockedBuffer is a bytes.Buffer safe for the progress bar's writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // cliRun is one command line run in-process.
 type cliRun struct {
@@ -47,7 +29,7 @@ type cliRun struct {
 // injects "stdout and stderr are terminals".
 func runCLI(t *testing.T, env map[string]string, tty bool, argv ...string) cliRun {
 	t.Helper()
-	var out, errb lockedBuffer
+	var out, errb testutil.SyncBuffer
 	streams := &Streams{Out: &out, Err: &errb, OutTTY: tty, ErrTTY: tty, Width: 120}
 	code := Run(context.Background(), argv, streams, testConfig(t, func(k string) string { return env[k] }))
 	return cliRun{code, out.String(), errb.String()}

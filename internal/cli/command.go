@@ -154,8 +154,6 @@ func errorHint(msg, paramsFile string, getenv func(string) string) string {
 			return `give the instance parameters with --params FILE (see "ms-management-activity help params")`
 		}
 		return fmt.Sprintf(`fix it in %s (see "ms-management-activity help params")`, paramsFile)
-	case strings.Contains(msg, "not implemented"):
-		return ""
 	case paramsFile == "" && getenv("MSMA_CLIENT_ID") == "":
 		return `no --params file and no MSMA_* credentials were given; to try the integration without a tenant, run "ms-management-activity demo" or "ms-management-activity emulator"`
 	case strings.Contains(msg, "AF") || strings.Contains(msg, "HTTP "):

@@ -5,12 +5,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/secops-go/ms-management-activity/internal/testutil"
 )
 
 // TestDemo runs "ms-management-activity demo" in-process, as "go run . demo"
 // does: it must walk through every step and exit 0.
 func TestDemo(t *testing.T) {
-	var out, errb lockedBuffer
+	var out, errb testutil.SyncBuffer
 	cfg := testConfig(t, func(string) string { return "" })
 	start := time.Now()
 	code := Run(context.Background(), []string{"demo"}, &Streams{Out: &out, Err: &errb}, cfg)

@@ -4,12 +4,14 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/secops-go/ms-management-activity/internal/testutil"
 )
 
 // runCLILevel is runCLI with a log level, as main passes --log-level.
 func runCLILevel(t *testing.T, env map[string]string, level string, argv ...string) cliRun {
 	t.Helper()
-	var out, errb lockedBuffer
+	var out, errb testutil.SyncBuffer
 	cfg := testConfig(t, func(k string) string { return env[k] })
 	cfg.LogLevel = level
 	code := Run(context.Background(), argv, &Streams{Out: &out, Err: &errb, Width: 120}, cfg)

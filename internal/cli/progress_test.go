@@ -7,19 +7,20 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/secops-go/ms-management-activity/internal/testutil"
 )
 
 // runCLIProgress is runCLI with stdout never a terminal and stderr a
 // terminal or not, so stdout can be compared byte for byte.
 func runCLIProgress(t *testing.T, env map[string]string, stderrTTY bool, argv ...string) cliRun {
 	t.Helper()
-	var out, errb lockedBuffer
+	var out, errb testutil.SyncBuffer
 	streams := &Streams{Out: &out, Err: &errb, ErrTTY: stderrTTY}
 	code := Run(context.Background(), argv, streams, testConfig(t, func(k string) string { return env[k] }))
 	return cliRun{code, out.String(), errb.String()}
@@ -62,19 +63,6 @@ func TestProgressOnlyOnATerminal(t *testing.T) {
 	}
 }
 
-// buildBinary builds the real executable (package main, at the module's
-// root, which hands its command line to this package).
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ms-management-activity")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/secops-go/ms-management-activity")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
-	return bin
-}
-
 // TestProgressWithARealTerminal runs the built binary with stderr on a
 // pseudo-terminal and stdout on a pipe: progress appears on the terminal,
 // and stdout is byte-identical to a run with stderr on a pipe.
@@ -82,7 +70,7 @@ func TestProgressWithARealTerminal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := buildBinary(t)
+	bin := testutil.BuildBinary(t)
 	f := newEmulatorFixture(t, "yaml")
 	args := []string{"list-content", "content_type=Audit.General", "--params", f.params}
 	env := append(os.Environ(), "MSMA_CLIENT_SECRET="+f.tenant.secret)

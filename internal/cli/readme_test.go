@@ -17,6 +17,7 @@ import (
 
 	"github.com/secops-go/ms-management-activity/commands"
 	"github.com/secops-go/ms-management-activity/internal/activity"
+	"github.com/secops-go/ms-management-activity/internal/testutil"
 )
 
 var updateReadme = flag.Bool("update-readme", false, "rewrite README.md's generated parameter table")
@@ -236,7 +237,7 @@ func startEmulatorCommand(t *testing.T) string {
 	paramsFile := filepath.Join(t.TempDir(), "emulator.yml")
 	cfg := testConfig(t, func(string) string { return "" })
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb lockedBuffer
+	var out, errb testutil.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		streams := &Streams{Out: &out, Err: &errb}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/secops-go/ms-management-activity/commands"
+	"github.com/secops-go/ms-management-activity/internal/testutil"
 )
 
 // The rough edges a new user hit (issue 17), one test each.
@@ -137,7 +138,7 @@ func TestInterrupted(t *testing.T) {
 	f := newEmulatorFixture(t, "yaml")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	var out, errb lockedBuffer
+	var out, errb testutil.SyncBuffer
 	code := Run(ctx, []string{"list-subscriptions", "--params", f.params}, &Streams{Out: &out, Err: &errb}, testConfig(t, func(k string) string { return f.env[k] }))
 	if code != ExitInterrupted || !strings.Contains(errb.String(), "Interrupted") || strings.Contains(errb.String(), "context canceled") {
 		t.Errorf("exit %d, stderr %q; want %d and \"Interrupted\"", code, errb.String(), ExitInterrupted)

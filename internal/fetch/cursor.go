@@ -2,6 +2,7 @@ package fetch
 
 import (
 	"slices"
+	"sort"
 	"time"
 )
 
@@ -71,28 +72,110 @@ func listedPast(sr *streamRun, t time.Time) bool {
 // one overlap longer than blob hashes, so a record re-delivered in a blob
 // up to one overlap later is still caught, and as long as the slowest
 // content type needs them (a record can come again under another content
-// type), but no more than MaxLag behind the fastest, so a stuck content
-// type cannot grow lastRun unbounded.
+// type); but those kept only for a slower content type go, oldest first,
+// once the record hashes exceed MaxRecordHashes, so a content type that
+// lags cannot grow lastRun unbounded.
 func (r *runner) prune() {
-	var lo, hi time.Time
+	var lo time.Time
 	for i, sr := range r.runs {
 		if i == 0 || sr.s.From.Before(lo) {
 			lo = sr.s.From
 		}
-		if i == 0 || sr.s.From.After(hi) {
-			hi = sr.s.From
-		}
 	}
-	if lo.Before(hi.Add(-MaxLag)) {
-		lo = hi.Add(-MaxLag)
-	}
+	hold := r.holder()
 	for _, sr := range r.runs {
-		p := lo
-		if sr.s.From.Before(p) {
-			p = sr.s.From
-		}
-		r.st.prune(sr.s, p.Add(-r.opt.Overlap))
+		r.st.prune(sr.s, lo.Add(-r.opt.Overlap), hold)
 	}
+	// Over the budget: drop the oldest minutes kept for another content
+	// type's sake.
+	type kept struct {
+		sr     *streamRun
+		minute int64
+		n      int
+	}
+	var extra []kept
+	total := len(r.st.records)
+	for _, sr := range r.runs {
+		own := minuteOf(sr.s.From.Add(-r.opt.Overlap))
+		for m, b := range sr.s.seen.buckets {
+			if m < own {
+				extra = append(extra, kept{sr, m, len(b.records)})
+			}
+		}
+	}
+	if total <= MaxRecordHashes || len(extra) == 0 {
+		return
+	}
+	sort.Slice(extra, func(i, j int) bool { return extra[i].minute < extra[j].minute })
+	for _, k := range extra {
+		if total <= MaxRecordHashes {
+			break
+		}
+		r.st.prune(k.sr.s, time.Unix((k.minute+1)*60, 0), hold)
+		total = len(r.st.records)
+	}
+}
+
+// holder decides which pruned record hashes the retry set keeps: those of
+// minutes within one overlap of a retried blob's contentCreated (of any
+// content type: a record can come again under another), so the records of
+// that blob delivered already by other blobs are recognized when it
+// succeeds. MaxHeldRecords bounds them (lastRun stays bounded); past it a
+// warning says which blob may deliver records twice.
+func (r *runner) holder() func(minute int64, records []uint64) bool {
+	var xs []*Retry
+	held := 0
+	for _, sr := range r.runs {
+		for _, x := range sr.s.Retry {
+			xs = append(xs, x)
+			held += len(x.held)
+		}
+	}
+	short := map[string]bool{}
+	return func(m int64, records []uint64) bool {
+		kept := false
+		for _, x := range xs {
+			if m < minuteOf(x.Created.Add(-r.opt.Overlap)) || m > minuteOf(x.Created.Add(r.opt.Overlap)) {
+				continue
+			}
+			if held+len(records) > MaxHeldRecords {
+				if !short[x.ContentID] {
+					short[x.ContentID] = true
+					r.warn("content blob %s, in the retry set: too many records were delivered around its contentCreated %s to keep them all (more than %d), so when it can be fetched some of its records may be delivered a second time.",
+						x.ContentID, x.Created.Format(wireTime), MaxHeldRecords)
+				}
+				continue
+			}
+			x.held = append(x.held, records...)
+			held += len(records)
+			kept = true
+		}
+		return kept
+	}
+}
+
+// releaseHeld forgets the record hashes a retried blob kept, once it has
+// left the retry set, unless another retried blob keeps them too.
+func (r *runner) releaseHeld(x *Retry) {
+	if len(x.held) == 0 {
+		return
+	}
+	others := map[uint64]bool{}
+	for _, s := range r.st.Streams {
+		for _, y := range s.Retry {
+			if y != x {
+				for _, h := range y.held {
+					others[h] = true
+				}
+			}
+		}
+	}
+	for _, h := range x.held {
+		if !others[h] {
+			delete(r.st.records, h)
+		}
+	}
+	x.held = nil
 }
 
 func findPartial(ps []Partial, id string) *Partial {

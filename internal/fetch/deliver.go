@@ -88,7 +88,10 @@ func (r *runner) bucketTime(sr *streamRun, e *entry) time.Time {
 func (r *runner) delivered(sr *streamRun, e *entry) {
 	sr.s.addBlob(e.blob.ContentID, r.bucketTime(sr, e))
 	sr.s.Partials = dropPartial(sr.s.Partials, e.blob.ContentID)
-	sr.s.Retry = dropRetry(sr.s.Retry, e.blob.ContentID)
+	if e.retry != nil {
+		sr.s.Retry = dropRetry(sr.s.Retry, e.blob.ContentID)
+		r.releaseHeld(e.retry)
+	}
 	e.done = true
 }
 

@@ -27,6 +27,10 @@ const (
 	retryBackoffCap = 15 * time.Minute
 	// maxRetryError bounds the error text kept per blob.
 	maxRetryError = 300
+	// MaxHeldRecords bounds the record hashes the retry set keeps beyond
+	// the dedupe set's horizon (about 9.5 bytes each in lastRun), so that
+	// lastRun stays under 1 MiB at 1M records a day with a full retry set.
+	MaxHeldRecords = 8192
 )
 
 func newRetry(e *entry, now time.Time, err error) *Retry {
@@ -61,6 +65,7 @@ func (r *runner) retryDue() {
 		for _, x := range s.Retry {
 			if !r.now.Before(x.Created.Add(Retention)) {
 				r.expire(sr, x, "it is more than 7 days old and the API no longer serves it")
+				r.releaseHeld(x)
 				continue
 			}
 			keep = append(keep, x)

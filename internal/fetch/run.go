@@ -24,9 +24,11 @@ const (
 	SafetyMargin = 15 * time.Minute
 	// MaxWindow is the longest window one listing may cover.
 	MaxWindow = activity.MaxWindow
-	// MaxLag bounds how long record Ids are kept for a content type that
-	// lags behind the others (see prune).
-	MaxLag = 6 * time.Hour
+	// MaxRecordHashes bounds the record hashes kept for a content type
+	// that lags behind the others (see prune): about the steady state at
+	// 1M records a day with the default overlap, so lastRun stays under
+	// 1 MiB.
+	MaxRecordHashes = 90_000
 	// SkewWarning is the clock offset from which a run says that the
 	// engine's clock disagrees with the API's.
 	SkewWarning = time.Minute

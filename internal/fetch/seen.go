@@ -52,17 +52,16 @@ func (s *seen) bucket(created time.Time) *bucket {
 	return b
 }
 
-// prune drops the buckets whose whole minute is before t.
-func (s *seen) prune(t time.Time) (blobs, records []uint64) {
+// prune drops the buckets whose whole minute is before t, handing each to
+// dropped.
+func (s *seen) prune(t time.Time, dropped func(minute int64, b *bucket)) {
 	limit := minuteOf(t) // buckets < limit end at or before t's minute start
 	for m, b := range s.buckets {
 		if m < limit {
-			blobs = append(blobs, b.blobs...)
-			records = append(records, b.records...)
+			dropped(m, b)
 			delete(s.buckets, m)
 		}
 	}
-	return blobs, records
 }
 
 const seenFormat = 1
@@ -96,8 +95,7 @@ func (s *seen) encode() []byte {
 	return out
 }
 
-// decode parses what encode wrote, calling add for every hash so the caller
-// can build its lookup maps.
+// decodeSeen parses what encode wrote.
 func decodeSeen(data []byte) (*seen, error) {
 	s := newSeen()
 	if len(data) == 0 {

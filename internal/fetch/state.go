@@ -74,6 +74,13 @@ type Retry struct {
 	// while it was being retried).
 	Offset    int    `json:"offset,omitempty"`
 	LastError string `json:"last_error"`
+	// HeldRecords is the base64 of the hashes of records delivered by
+	// other blobs around this blob's contentCreated, kept after the dedupe
+	// set let them go (same set coding as seen), so that its records that
+	// were delivered already are not delivered again when it succeeds.
+	HeldRecords string `json:"held_records,omitempty"`
+
+	held []uint64
 }
 
 // NewState returns an empty state (a first run).
@@ -124,15 +131,21 @@ func (s *Stream) addBlob(contentID string, created time.Time) {
 	b.blobs = append(b.blobs, h)
 }
 
-// prune forgets what was delivered by blobs created before t.
-func (st *State) prune(s *Stream, t time.Time) {
-	blobs, records := s.seen.prune(t)
-	for _, h := range blobs {
-		delete(s.blobs, h)
-	}
-	for _, h := range records {
-		delete(st.records, h)
-	}
+// prune forgets what was delivered by blobs created before t. hold may
+// keep the record hashes of a dropped bucket (for a blob of the retry set
+// whose records may come again in it); it reports whether it did.
+func (st *State) prune(s *Stream, t time.Time, hold func(minute int64, records []uint64) bool) {
+	s.seen.prune(t, func(m int64, b *bucket) {
+		for _, h := range b.blobs {
+			delete(s.blobs, h)
+		}
+		if hold(m, b.records) {
+			return
+		}
+		for _, h := range b.records {
+			delete(st.records, h)
+		}
+	})
 }
 
 // Sizes reports how many blob and record hashes the state holds.
@@ -192,6 +205,12 @@ func (st *State) Encode(d *Diagnostics) (json.RawMessage, error) {
 	}
 	w := wire{Version: Version, Streams: map[string]*wireStream{}, Migrated: st.Migrated, Diagnostics: d}
 	for ct, s := range st.Streams {
+		for _, x := range s.Retry {
+			x.HeldRecords = ""
+			if len(x.held) > 0 {
+				x.HeldRecords = base64.StdEncoding.EncodeToString(appendSet(nil, x.held))
+			}
+		}
 		ws := &wireStream{Cursor: s.Cursor.UTC().Format(wireTime), From: s.From.UTC().Format(wireTime), Partials: s.Partials, Retry: s.Retry}
 		if enc := s.seen.encode(); len(enc) > 0 {
 			ws.Seen = base64.StdEncoding.EncodeToString(enc)
@@ -330,6 +349,21 @@ func decodeStream(st *State, ct string, ws *wireStreamIn) (*Stream, error) {
 		}
 		if len(r.LastError) > maxRetryError {
 			r.LastError = r.LastError[:maxRetryError]
+		}
+		if r.HeldRecords != "" {
+			data, err := base64.StdEncoding.DecodeString(r.HeldRecords)
+			if err != nil {
+				return nil, fmt.Errorf("blob to retry %s: held_records is not base64: %v", r.ContentID, err)
+			}
+			br := &byteReader{b: data}
+			held, err := br.set()
+			if err != nil || len(br.b) != 0 {
+				return nil, fmt.Errorf("blob to retry %s: held_records: %v", r.ContentID, errCorrupt)
+			}
+			r.held = held
+			for _, h := range held {
+				st.records[h] = struct{}{}
+			}
 		}
 		s.Retry = append(s.Retry, r)
 	}

@@ -4,8 +4,11 @@ package testutil
 
 import (
 	"bytes"
+	"os/exec"
+	"path/filepath"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -39,4 +42,21 @@ func ProcessCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// Executable is the import path of the ms-management-activity executable
+// (package main at the module's root).
+const Executable = "github.com/secops-go/ms-management-activity"
+
+// BuildBinary builds the real executable into the test's temporary folder
+// and returns its path (the build cache makes every build after the first
+// a link).
+func BuildBinary(t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "ms-management-activity")
+	out, err := exec.Command("go", "build", "-o", bin, Executable).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }
