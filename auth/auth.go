@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/secops-go/ms-management-activity/internal/activity"
 	"github.com/secops-go/ms-management-activity/internal/clock"
+	"github.com/secops-go/ms-management-activity/internal/redact"
 	"github.com/secops-go/ms-management-activity/internal/spec"
 	"github.com/secops-go/ms-management-activity/internal/state"
 	"github.com/secops-go/ms-management-activity/params"
@@ -32,6 +34,9 @@ type Config struct {
 	// Secrets, if set, is told every token this package obtains or reads
 	// from the store, so the run's logs and messages can redact them.
 	Secrets interface{ Add(secrets ...string) }
+	// Getenv reads the environment MSAL's managed identity flow reads
+	// (IDENTITY_HEADER is a secret of the run; nil: os.Getenv).
+	Getenv func(string) string
 }
 
 // Margin is how long before its expiry an access token is treated as
@@ -110,6 +115,9 @@ func New(ctx context.Context, cfg Config) (TokenSource, error) {
 	}
 	if cfg.Secrets == nil {
 		cfg.Secrets = discardSecrets{}
+	}
+	if cfg.Getenv == nil {
+		cfg.Getenv = os.Getenv
 	}
 	// Tokens already stored are secrets of this run too.
 	access, _, refresh := legacyTokens(cfg.Store)
@@ -243,10 +251,17 @@ func (r redactor) add(secrets ...string) redactor {
 }
 
 func (r redactor) clean(s string) string {
-	for _, secret := range r {
-		if len(strings.TrimSpace(secret)) >= 4 {
-			s = strings.ReplaceAll(s, secret, "<redacted>")
-		}
+	set := &redact.Set{}
+	set.Add(r...)
+	return set.String(s)
+}
+
+// cleanCut redacts s, then cuts it to max bytes: in that order, so that a
+// secret across the cut cannot leave its first characters behind.
+func (r redactor) cleanCut(s string, max int) string {
+	s = r.clean(s)
+	if len(s) > max {
+		s = strings.ToValidUTF8(s[:max], "") + "..."
 	}
 	return s
 }

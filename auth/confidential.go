@@ -16,6 +16,8 @@ import (
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 
+	"github.com/secops-go/ms-management-activity/internal/httpclient"
+
 	"github.com/secops-go/ms-management-activity/internal/spec"
 )
 
@@ -100,9 +102,12 @@ func newConfidential(_ context.Context, cfg Config, cloud Cloud) (TokenSource, e
 		authCode:    p.AuthCode,
 		redirectURI: p.RedirectURI,
 	}
+	// The client secret, certificate assertion, code and refresh token go
+	// only to the authority's origin: a discovery document or a redirect
+	// naming another one is refused.
 	s.client, err = confidential.New(authority, p.ClientID, cred,
 		confidential.WithCache(s.blob),
-		confidential.WithHTTPClient(cfg.HTTP),
+		confidential.WithHTTPClient(httpclient.Restrict(cfg.HTTP, cloud.AuthorityHost)),
 		confidential.WithInstanceDiscovery(discovery))
 	if err != nil {
 		return nil, errorf(s.red, "The authentication client could not be created for authority %s: %v", authority, err)
@@ -284,8 +289,8 @@ func providerError(red redactor, status int, body []byte) error {
 		if e.Description != "" {
 			text += ": " + firstLine(e.Description)
 		}
-	} else if len(text) > 300 {
-		text = text[:300] + "..."
+	} else {
+		text = red.cleanCut(text, 300)
 	}
 	msg := fmt.Sprintf("Error in Microsoft authorization. Status: %d, body: %s", status, text)
 	if len(e.Codes) > 0 {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/managedidentity"
+
+	"github.com/secops-go/ms-management-activity/internal/httpclient"
 )
 
 // managedSource is Azure managed identities through MSAL. MSAL's managed
@@ -29,7 +31,12 @@ func newManagedIdentity(cfg Config, cloud Cloud) (TokenSource, error) {
 	if p.ManagedIdentityID != "" {
 		id = managedidentity.UserAssignedClientID(p.ManagedIdentityID)
 	}
-	client, err := managedidentity.New(id, managedidentity.WithHTTPClient(cfg.HTTP))
+	// The endpoint comes from the environment (or is IMDS): requests go
+	// there, and a redirect elsewhere is refused (the identity header and
+	// the token are for that endpoint only).
+	mi := *cfg.HTTP
+	mi.CheckRedirect = httpclient.SameOrigin
+	client, err := managedidentity.New(id, managedidentity.WithHTTPClient(&mi))
 	if err != nil {
 		return nil, errorf(newRedactor(p), "Error in Microsoft authorization with Azure Managed Identities: %v", err)
 	}
@@ -42,7 +49,11 @@ func newManagedIdentity(cfg Config, cloud Cloud) (TokenSource, error) {
 		rec.AccessToken, rec.ExpiresOn = migratedAccess(cfg.Store, cfg.Clock.Now())
 	}
 	cfg.Logger.Debug("auth flow selected", "flow", flowManagedIdentity, "user_assigned", p.ManagedIdentityID != "", "resource", resource, "cached", found)
-	return &managedSource{cfg: cfg, client: client, resource: resource, red: newRedactor(p), rec: rec}, nil
+	// The endpoint's own secret (App Service, Service Fabric, Cloud Shell):
+	// MSAL sends it as a header, and an endpoint may echo it back.
+	header := []string{cfg.Getenv("IDENTITY_HEADER"), cfg.Getenv("MSI_SECRET")}
+	cfg.Secrets.Add(header...)
+	return &managedSource{cfg: cfg, client: client, resource: resource, red: newRedactor(p, header...), rec: rec}, nil
 }
 
 func (s *managedSource) Token(ctx context.Context) (string, error) {
@@ -81,15 +92,8 @@ func (s *managedSource) wrap(err error) error {
 	if errors.As(err, &ae) {
 		return err
 	}
-	return errorf(s.red.add(s.rec.AccessToken), "Error in Microsoft authorization with Azure Managed Identities: %s", managedErrorText(err))
-}
-
-// managedErrorText keeps MSAL's message but not the request dump that
-// CallErr.Verbose would add.
-func managedErrorText(err error) string {
-	msg := err.Error()
-	if len(msg) > 500 {
-		msg = msg[:500] + "..."
-	}
-	return msg
+	// MSAL's message, not the request dump CallErr.Verbose would add;
+	// redacted before it is cut.
+	red := s.red.add(s.rec.AccessToken)
+	return &authError{msg: red.clean("Error in Microsoft authorization with Azure Managed Identities: " + red.cleanCut(err.Error(), 500))}
 }

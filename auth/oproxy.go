@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/secops-go/ms-management-activity/internal/httpclient"
 	"github.com/secops-go/ms-management-activity/params"
 )
 
@@ -80,6 +81,8 @@ func newOproxy(cfg Config) (TokenSource, error) {
 		rec.AccessToken, rec.ExpiresOn = migratedAccess(cfg.Store, cfg.Clock.Now())
 	}
 	cfg.Logger.Debug("auth flow selected", "flow", flowOproxy, "broker", broker, "cached", found)
+	// The key-encrypted grant goes only to the broker's origin.
+	cfg.HTTP = httpclient.Restrict(cfg.HTTP, broker)
 	s := &oproxySource{cfg: cfg, brokerU: broker, regID: regID, key: key, token: p.TokenOrTenant, red: newRedactor(p), rec: rec}
 	return s, nil
 }
@@ -212,9 +215,7 @@ func brokerError(red redactor, status int, body []byte) error {
 			text = server
 		}
 	}
-	if len(text) > 300 {
-		text = text[:300] + "..."
-	}
+	text = red.cleanCut(text, 300)
 	return &authError{msg: red.clean(fmt.Sprintf("Error in Microsoft authorization. Status: %d, body: %s", status, text))}
 }
 

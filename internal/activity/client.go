@@ -146,9 +146,9 @@ func New(cfg Config) (*Client, error) {
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
 	}
-	if cfg.HTTP == nil {
-		cfg.HTTP = http.DefaultClient
-	}
+	// The bearer token and the PublisherIdentifier go only to base_url's
+	// origin, redirects included.
+	cfg.HTTP = httpclient.Restrict(cfg.HTTP, u.String())
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
@@ -552,9 +552,9 @@ func (c *Client) url(cl *call, token string) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("%s: the API returned an unusable URL %q: %w", cl.op, cl.url, err)
 		}
-		// The bearer token goes only to the configured API host.
-		if !strings.EqualFold(u.Host, c.base.Host) || (u.Scheme != c.base.Scheme && u.Scheme != "https") {
-			return "", fmt.Errorf("%s: the API returned a URL on another host (%s, expected %s); not sending the access token there", cl.op, u.Host, c.base.Host)
+		// The bearer token goes only to base_url's origin.
+		if got, want := httpclient.Origin(u), httpclient.Origin(c.base); got != want {
+			return "", fmt.Errorf("%s: the API returned a URL on another origin (%s, expected %s); not sending the access token there", cl.op, got, want)
 		}
 		q := u.Query()
 		if !hasParam(q, "PublisherIdentifier") {

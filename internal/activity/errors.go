@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+
+	"github.com/secops-go/ms-management-activity/internal/httpclient"
 )
 
 // AF error codes the client or its callers branch on (docs/api-facts.md,
@@ -236,6 +238,11 @@ func transportRetryable(err error) bool {
 		return false
 	}
 	if IsCertificateError(err) {
+		return false
+	}
+	var oe *httpclient.OriginError
+	var rl *httpclient.RedirectLimitError
+	if errors.As(err, &oe) || errors.As(err, &rl) {
 		return false
 	}
 	var dnsErr *net.DNSError

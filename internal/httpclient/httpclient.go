@@ -22,10 +22,11 @@ type Options struct {
 	MaxConnsPerHost int
 }
 
-// New returns a client with TLS ≥ 1.2, verification unless Insecure, and the
-// environment's proxy only when Proxy is set.
+// New returns a client with TLS ≥ 1.2, verification unless Insecure, the
+// environment's proxy only when Proxy is set, and redirects followed only
+// within the request's origin (SameOrigin).
 func New(o Options) *http.Client {
-	return &http.Client{Timeout: o.Timeout, Transport: NewTransport(o)}
+	return &http.Client{Timeout: o.Timeout, Transport: NewTransport(o), CheckRedirect: SameOrigin}
 }
 
 // NewTransport returns the transport of New, for callers that wrap it.

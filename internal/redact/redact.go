@@ -7,6 +7,7 @@ package redact
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"log/slog"
 	"net/url"
 	"slices"
@@ -37,19 +38,9 @@ func (s *Set) Add(secrets ...string) {
 		if len(v) < minLen || slices.Contains(s.forms, v) { // known already: every request adds its token again
 			continue
 		}
-		s.forms = append(s.forms,
-			v,
-			base64.StdEncoding.EncodeToString([]byte(v)),
-			base64.RawStdEncoding.EncodeToString([]byte(v)),
-			base64.URLEncoding.EncodeToString([]byte(v)),
-			base64.RawURLEncoding.EncodeToString([]byte(v)),
-			url.QueryEscape(v),
-			url.PathEscape(v),
-		)
-		// A multi-line secret (a PEM key) may be logged line by line.
-		for _, line := range strings.Split(v, "\n") {
-			if line = strings.TrimSpace(line); len(line) >= 16 && !strings.HasPrefix(line, "-----") {
-				s.forms = append(s.forms, line)
+		for _, f := range Forms(v) {
+			if !slices.Contains(s.forms, f) {
+				s.forms = append(s.forms, f)
 			}
 		}
 	}
@@ -61,6 +52,51 @@ func (s *Set) Add(secrets ...string) {
 		pairs = append(pairs, f, Placeholder)
 	}
 	s.replacer = strings.NewReplacer(pairs...)
+}
+
+// Forms returns the spellings of secret v that a message or an echoing
+// server may carry: raw; JSON-escaped (as encoding/json writes it, with and
+// without HTML escaping, and with "\/" for "/"); URL-encoded (query and
+// path); base64 (standard and URL alphabets, padded or not); and, for a
+// multi-line secret such as a PEM key, each line of 16 characters or more
+// (a log may show one line of it).
+func Forms(v string) []string {
+	var out []string
+	add := func(f string) {
+		if len(f) >= minLen && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	add(v)
+	for _, html := range []bool{true, false} {
+		j := jsonEscape(v, html)
+		add(j)
+		add(strings.ReplaceAll(j, "/", `\/`))
+	}
+	add(url.QueryEscape(v))
+	add(url.PathEscape(v))
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		add(enc.EncodeToString([]byte(v)))
+	}
+	if strings.Contains(v, "\n") {
+		for _, line := range strings.Split(v, "\n") {
+			if line = strings.TrimSpace(line); len(line) >= 16 && !strings.HasPrefix(line, "-----") {
+				add(line)
+				add(strings.ReplaceAll(line, "/", `\/`))
+			}
+		}
+	}
+	return out
+}
+
+// jsonEscape is v as the inside of a JSON string.
+func jsonEscape(v string, html bool) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(html)
+	_ = enc.Encode(v)
+	q := strings.TrimSuffix(b.String(), "\n")
+	return q[1 : len(q)-1]
 }
 
 // String returns msg with every known secret replaced.
