@@ -43,7 +43,7 @@ var searchTableFields = []struct {
 func searchRecords(ctx context.Context, env *Env) (*Result, error) {
 	req, err := searchArgs(env)
 	if err != nil {
-		return nil, err
+		return nil, &ArgumentError{err}
 	}
 	lateness, err := env.Params.Lateness()
 	if err != nil {
