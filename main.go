@@ -45,7 +45,25 @@ func run(clk clock.Clock, args []string, stdin io.Reader, stdout, stderr io.Writ
 	if len(rest) > 0 {
 		return runHuman(clk, rest, stdout, stderr, getenv, level, secrets)
 	}
+	if isTerminal(stdin) {
+		// A person ran the bare binary: waiting silently for an envelope
+		// on the keyboard would look like a hang.
+		fmt.Fprintln(stderr, "ms-management-activity reads one JSON envelope on standard input (the engine's protocol); nothing is piped in.\n"+
+			"Run \"ms-management-activity help\" for the command line, or \"ms-management-activity demo\" to see it work.")
+		return commands.ExitBadEnvelope
+	}
 	return runProtocol(clk, stdin, stdout, logger, secrets)
+}
+
+// isTerminal reports whether r is a terminal (a character device) rather
+// than a pipe or a file.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(interface{ Stat() (os.FileInfo, error) })
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // logLevelFlag takes --log-level out of args (both modes accept it); the

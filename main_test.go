@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -88,5 +89,24 @@ func TestLogLevelFlag(t *testing.T) {
 	})
 	if code != 2 || !strings.Contains(errb.String(), "level=ERROR") {
 		t.Errorf("code=%d stderr=%q", code, errb.String())
+	}
+}
+
+// terminalStdin is a stdin that reports itself as a terminal.
+type terminalStdin struct{ strings.Reader }
+
+func (terminalStdin) Stat() (os.FileInfo, error) { return charDevice{}, nil }
+
+type charDevice struct{ os.FileInfo }
+
+func (charDevice) Mode() os.FileMode { return os.ModeDevice | os.ModeCharDevice | 0o620 }
+
+// TestBareBinaryOnATerminal: run without arguments from a terminal, the
+// binary says what it expects instead of waiting silently (issue 17).
+func TestBareBinaryOnATerminal(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run(clock.Real{}, nil, &terminalStdin{}, &out, &errb, func(string) string { return "" })
+	if code != 2 || out.Len() != 0 || !strings.Contains(errb.String(), "ms-management-activity help") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
 	}
 }

@@ -137,6 +137,14 @@ func timeoutArg(env *Env) (time.Duration, error) {
 	return time.Duration(n) * time.Second, nil
 }
 
+// ArgumentError is a command argument that cannot be used: nothing was
+// requested. The protocol exits 1 for it, like any failed command; the
+// command line exits 2, as for its own argument checks (Output.ArgumentError).
+type ArgumentError struct{ Err error }
+
+func (e *ArgumentError) Error() string { return e.Err.Error() }
+func (e *ArgumentError) Unwrap() error { return e.Err }
+
 // argError rewords a params.Error for an argument.
 func argError(err error) error {
 	if pe, ok := err.(*params.Error); ok {

@@ -12,6 +12,7 @@ package commands
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -126,7 +127,10 @@ func Run(ctx context.Context, envl *Envelope, deps *Deps) (out *Output, code int
 		if h := hint(err); h != "" {
 			msg += "\n" + h
 		}
-		return ErrorOutput(d.Secrets.String(msg)), ExitFailed
+		out := ErrorOutput(d.Secrets.String(msg))
+		var ae *ArgumentError
+		out.ArgumentError = errors.As(err, &ae)
+		return out, ExitFailed
 	}
 	logger := d.Logger.With("command", envl.Command)
 	var httpStats httpclient.Stats

@@ -61,6 +61,9 @@ type Output struct {
 	// empty map of auth-reset must be written as {} so the engine clears
 	// what it stored (docs/protocol.md).
 	IntegrationContext map[string]any `json:"integrationContext,omitzero"`
+	// ArgumentError marks a failure caused by the command's arguments
+	// (ArgumentError), for the command line's exit status; not written.
+	ArgumentError bool `json:"-"`
 }
 
 // Incident is one incident created by fetch-incidents.

@@ -62,8 +62,10 @@ func goldenRun(t *testing.T, c goldenCase) (stdout []byte, code int, seen *Env) 
 	fake := clock.NewFake(goldenNow)
 	deps := &Deps{Clock: fake, observe: func(e *Env) { seen = e }}
 	var emulatorURL string
+	var applied *appliedScenario
 	if sc, err := os.ReadFile(filepath.Join(c.dir, "scenario.json")); err == nil {
-		emulatorURL = applyScenario(t, sc, fake, deps)
+		applied = applyScenario(t, sc, fake, deps)
+		emulatorURL = applied.url
 		raw = bytes.ReplaceAll(raw, []byte("{{EMULATOR}}"), []byte(emulatorURL))
 	} else {
 		// No emulator: nothing may reach the network.
@@ -78,20 +80,36 @@ func goldenRun(t *testing.T, c goldenCase) (stdout []byte, code int, seen *Env) 
 	} else {
 		out, code = Run(context.Background(), envl, deps)
 	}
-	if out.IntegrationContext != nil {
-		// Tokens and cache blobs differ on every run: keep only which keys
-		// were stored, so the golden shows what is persisted but stays stable.
-		norm := map[string]any{}
-		for k := range out.IntegrationContext {
-			norm[k] = "<stored>"
+	var result any = normalizeGolden(out)
+	if applied != nil && len(applied.runs) > 0 && envl != nil {
+		// A case of several runs: each run gets the previous one's lastRun
+		// (the engine keeps it when a run fails), and the result is every
+		// run's output with its exit code.
+		type runResult struct {
+			Exit   int     `json:"exit"`
+			Output *Output `json:"output"`
 		}
-		out.IntegrationContext = norm
+		all := []runResult{{code, out}}
+		lastRun := envl.LastRun
+		for _, next := range applied.runs {
+			if code == 0 {
+				if lastRun, err = json.Marshal(out.LastRun); err != nil {
+					t.Fatal(err)
+				}
+			}
+			applied.before(t, next, fake)
+			e := *envl
+			e.LastRun = lastRun
+			out, code = Run(context.Background(), &e, deps)
+			all = append(all, runResult{code, normalizeGolden(out)})
+		}
+		result = all
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
+	if err := enc.Encode(result); err != nil {
 		t.Fatal(err)
 	}
 	stdout = buf.Bytes()
@@ -99,6 +117,20 @@ func goldenRun(t *testing.T, c goldenCase) (stdout []byte, code int, seen *Env) 
 		stdout = bytes.ReplaceAll(stdout, []byte(emulatorURL), []byte("{{EMULATOR}}"))
 	}
 	return stdout, code, seen
+}
+
+// normalizeGolden keeps only which integrationContext keys were stored:
+// tokens and cache blobs differ on every run, so the golden shows what is
+// persisted but stays stable.
+func normalizeGolden(out *Output) *Output {
+	if out.IntegrationContext != nil {
+		norm := map[string]any{}
+		for k := range out.IntegrationContext {
+			norm[k] = "<stored>"
+		}
+		out.IntegrationContext = norm
+	}
+	return out
 }
 
 type failingTransport struct{ t *testing.T }

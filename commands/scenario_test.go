@@ -46,6 +46,52 @@ type scenario struct {
 	// or "real" (the production token source, configured by the envelope's
 	// params pointed at {{EMULATOR}}).
 	Auth string `json:"auth"`
+	// ClockOffset runs the emulator (Microsoft's clock) this far ahead of
+	// the engine's (a Go duration, negative: behind), e.g. "-2h3m" for an
+	// engine 2h03m ahead.
+	ClockOffset string `json:"clockOffset"`
+	// BrokenBlobs answer Status on every download until healed (Blob is
+	// an index into Blobs).
+	BrokenBlobs []struct {
+		Blob   int `json:"blob"`
+		Status int `json:"status"`
+	} `json:"brokenBlobs"`
+	// RepeatListing lists every blob twice.
+	RepeatListing bool `json:"repeatListing"`
+	// Runs run the envelope again, each after its changes, with the
+	// previous run's lastRun; result.json then holds every run's output.
+	Runs []scenarioRun `json:"runs"`
+}
+
+// scenarioRun is one more run of a multi-run case.
+type scenarioRun struct {
+	// Advance moves the clocks on (a Go duration).
+	Advance string `json:"advance"`
+	// Heal heals broken blobs (indexes into Blobs).
+	Heal []int `json:"heal"`
+}
+
+// appliedScenario is a running scenario.
+type appliedScenario struct {
+	url     string
+	srv     *emulator.Server
+	blobIDs []string
+	runs    []scenarioRun
+}
+
+// before applies a run's changes.
+func (a *appliedScenario) before(t *testing.T, r scenarioRun, fake *clock.Fake) {
+	t.Helper()
+	if r.Advance != "" {
+		d, err := time.ParseDuration(r.Advance)
+		if err != nil {
+			t.Fatalf("scenario.json: advance %q: %v", r.Advance, err)
+		}
+		fake.Advance(d)
+	}
+	for _, i := range r.Heal {
+		a.srv.HealBlob(a.blobIDs[i])
+	}
 }
 
 func faultNamed(t *testing.T, name string, retryAfter float64) emulator.Fault {
@@ -70,6 +116,8 @@ func faultNamed(t *testing.T, name string, retryAfter float64) emulator.Fault {
 		return emulator.TruncatedJSON
 	case "not-array":
 		return emulator.NotArray
+	case "af20055":
+		return emulator.WindowRefused
 	}
 	t.Fatalf("scenario.json: unknown fault %q", name)
 	return emulator.Fault{}
@@ -78,7 +126,7 @@ func faultNamed(t *testing.T, name string, retryAfter float64) emulator.Fault {
 // applyScenario starts the emulator described by scenario.json on the golden
 // clock, wires deps to it (HTTP client, token source) and returns its root
 // URL, which replaces {{EMULATOR}} in the envelope and in the result.
-func applyScenario(t *testing.T, raw []byte, fake *clock.Fake, deps *Deps) string {
+func applyScenario(t *testing.T, raw []byte, fake *clock.Fake, deps *Deps) *appliedScenario {
 	t.Helper()
 	var sc scenario
 	if err := json.Unmarshal(raw, &sc); err != nil {
@@ -93,11 +141,24 @@ func applyScenario(t *testing.T, raw []byte, fake *clock.Fake, deps *Deps) strin
 	for _, ct := range sc.Subscriptions {
 		srv.Subscribe(sc.Tenant, ct)
 	}
+	applied := &appliedScenario{srv: srv, runs: sc.Runs}
+	if sc.ClockOffset != "" {
+		d, err := time.ParseDuration(sc.ClockOffset)
+		if err != nil {
+			t.Fatalf("scenario.json: clockOffset %q: %v", sc.ClockOffset, err)
+		}
+		srv.SetClockOffset(d)
+	}
 	for _, b := range sc.Blobs {
 		id := srv.AddBlob(sc.Tenant, b.ContentType, b.Created, b.Records...)
 		if b.Expired {
 			srv.MarkExpired(id)
 		}
+		applied.blobIDs = append(applied.blobIDs, id)
+	}
+	srv.SetRepeatListing(sc.RepeatListing)
+	for _, b := range sc.BrokenBlobs {
+		srv.BreakBlob(applied.blobIDs[b.Blob], b.Status)
 	}
 	if sc.PageSize > 0 {
 		srv.SetPageSize(sc.PageSize)
@@ -121,5 +182,6 @@ func applyScenario(t *testing.T, raw []byte, fake *clock.Fake, deps *Deps) strin
 			return activity.StaticToken(tok), nil
 		}
 	}
-	return srv.URL
+	applied.url = srv.URL
+	return applied
 }

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -146,20 +147,38 @@ func TestYAMLArgsAndOutputs(t *testing.T) {
 			}
 		}
 		ran[envl.Command] = true
-		var res struct {
+		type result struct {
 			Results []struct {
 				EntryContext map[string]any
 			} `json:"results"`
 		}
-		if err := json.Unmarshal(out, &res); err != nil {
-			t.Fatal(err)
+		var all []result
+		if bytes.HasPrefix(bytes.TrimSpace(out), []byte("[")) {
+			// A case of several runs: every run's output.
+			var runs []struct {
+				Output result `json:"output"`
+			}
+			if err := json.Unmarshal(out, &runs); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range runs {
+				all = append(all, r.Output)
+			}
+		} else {
+			var res result
+			if err := json.Unmarshal(out, &res); err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, res)
 		}
 		if produced[envl.Command] == nil {
 			produced[envl.Command] = map[string]bool{}
 		}
-		for _, e := range res.Results {
-			for key, v := range e.EntryContext {
-				collectPaths(contextPrefix(key), v, produced[envl.Command])
+		for _, res := range all {
+			for _, e := range res.Results {
+				for key, v := range e.EntryContext {
+					collectPaths(contextPrefix(key), v, produced[envl.Command])
+				}
 			}
 		}
 	}

@@ -148,5 +148,5 @@ func echoedByOther(in map[string]any, s string) bool {
 			return true
 		}
 	}
-	return strings.Contains("invalid parameter the instance parameters could not be read: wrong type of value for must be a positive integer, e.g. is above the maximum of is not a URL; expected e.g. https://manage.office.com/api/v1.0/ must use https (http is accepted only for a loopback address, for tests) must be an https URL, e.g.", s)
+	return strings.Contains("invalid parameter the instance parameters could not be read: wrong type of value for must be a positive integer, e.g. is above the maximum of is not a URL; expected e.g. https://manage.office.com/api/v1.0/ must use https (http is accepted only for a loopback address, for tests) must be an https URL, e.g. (expected true or false) (expected a whole number) (expected text) (expected a list, or text separated by commas) (expected text, or {\"identifier\": \"\", \"password\": \"…\"}) is more than the API keeps: give at most 7 days (content older than 7 days cannot be listed)", s)
 }

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/url"
 	"reflect"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +35,9 @@ const (
 	DefaultTimeoutSeconds = 15
 	MaxTimeoutSeconds     = 86400
 	DefaultFirstFetch     = "10 minutes"
+	// MaxFirstFetch is how far back the first fetch may start: the API
+	// serves the last 7 days.
+	MaxFirstFetch         = 7 * 24 * time.Hour
 	DefaultMaxFetch       = 1000
 	MaxMaxFetch           = 10000
 	DefaultFetchOverlap   = "1 hour"
@@ -166,7 +171,7 @@ func Decode(in map[string]any) (*Params, error) {
 	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
 		WeaklyTypedInput: true,
 		Result:           &raw,
-		DecodeHook:       mapstructure.ComposeDecodeHookFunc(credentialHook, commaListHook),
+		DecodeHook:       mapstructure.ComposeDecodeHookFunc(credentialHook, commaListHook, boolHook),
 	})
 	if err != nil {
 		return nil, err
@@ -260,7 +265,11 @@ func fromRaw(raw Raw) (*Params, error) {
 
 // FirstFetch parses first_fetch_delta into a duration.
 func (p *Params) FirstFetch() (time.Duration, error) {
-	return ParseDelta("first_fetch_delta", p.FirstFetchDelta)
+	d, err := ParseDelta("first_fetch_delta", p.FirstFetchDelta)
+	if err == nil && d > MaxFirstFetch {
+		return 0, &Error{"first_fetch_delta", fmt.Sprintf("%q is more than the API keeps: give at most 7 days (content older than 7 days cannot be listed)", p.FirstFetchDelta)}
+	}
+	return d, err
 }
 
 // Overlap parses fetch_overlap into a duration.
@@ -396,14 +405,22 @@ func commaListHook(from, to reflect.Type, data any) (any, error) {
 	return data, nil
 }
 
-// fieldsOf reduces a mapstructure error to the names of the fields at fault.
+// fieldsOf reduces a mapstructure error to the names of the fields at
+// fault and the kind of value each expects (never the value: it could be a
+// secret pasted into the wrong field).
 func fieldsOf(err error) string {
 	var names []string
 	for _, line := range strings.Split(err.Error(), "\n") {
 		line = strings.TrimSpace(line)
 		if i := strings.Index(line, "'"); i >= 0 {
 			if j := strings.Index(line[i+1:], "'"); j >= 0 {
-				names = append(names, line[i+1:i+1+j])
+				name := indexSuffix.ReplaceAllString(line[i+1:i+1+j], "")
+				if kind := expectedKind(name); kind != "" {
+					name += " (expected " + kind + ")"
+				}
+				if !slices.Contains(names, name) {
+					names = append(names, name)
+				}
 			}
 		}
 	}
@@ -411,4 +428,61 @@ func fieldsOf(err error) string {
 		return "wrong type of value"
 	}
 	return "wrong type of value for " + strings.Join(names, ", ")
+}
+
+// indexSuffix is a list index in a mapstructure field name ("a[0]").
+var indexSuffix = regexp.MustCompile(`\[[0-9]+\]`)
+
+// expectedKind names, for a message, the kind of value the Raw field at
+// path (mapstructure names joined by ".") takes.
+func expectedKind(path string) string {
+	t := reflect.TypeOf(Raw{})
+	for _, seg := range strings.Split(path, ".") {
+		if t.Kind() != reflect.Struct {
+			return ""
+		}
+		found := false
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if strings.Split(f.Tag.Get("mapstructure"), ",")[0] == seg {
+				t, found = f.Type, true
+				break
+			}
+		}
+		if !found {
+			return ""
+		}
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int64:
+		return "a whole number"
+	case reflect.String:
+		return "text"
+	case reflect.Slice:
+		return "a list, or text separated by commas"
+	case reflect.Struct:
+		return `text, or {"identifier": "", "password": "…"}`
+	}
+	return ""
+}
+
+// boolHook accepts the booleans engines and people write: true/false,
+// yes/no, on/off, 1/0, in any case.
+func boolHook(from, to reflect.Type, data any) (any, error) {
+	if to.Kind() != reflect.Bool {
+		return data, nil
+	}
+	s, ok := data.(string)
+	if !ok {
+		return data, nil
+	}
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "yes", "on", "1", "t", "y":
+		return true, nil
+	case "false", "no", "off", "0", "f", "n", "":
+		return false, nil
+	}
+	return data, nil // mapstructure then reports the field
 }

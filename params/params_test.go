@@ -90,3 +90,43 @@ func TestParseDelta(t *testing.T) {
 		}
 	}
 }
+
+// TestWrongTypeSaysWhatIsExpected: "self_deployed: yes please" used to say
+// only "wrong type of value" (issue 17); the message now names the
+// expected kind, and yes/no/on/off count as booleans as engines send them.
+func TestWrongTypeSaysWhatIsExpected(t *testing.T) {
+	for _, c := range []struct {
+		in   map[string]any
+		want string
+	}{
+		{map[string]any{"self_deployed": "yes please"}, "self_deployed (expected true or false)"},
+		{map[string]any{"insecure": []any{1}}, "insecure (expected true or false)"},
+		{map[string]any{"credentials_enc_key": map[string]any{"password": []any{"x"}}}, "credentials_enc_key.password (expected text)"},
+		{map[string]any{"content_types_to_fetch": map[string]any{"a": 1}}, "content_types_to_fetch (expected a list, or text separated by commas)"},
+	} {
+		_, err := Decode(c.in)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Decode(%v) = %v, want %q", c.in, err, c.want)
+		}
+	}
+	for _, v := range []string{"yes", "No", "on", "OFF", "true", "0"} {
+		if _, err := Decode(map[string]any{"self_deployed": v, "credentials_refresh_token": "t"}); err != nil {
+			t.Errorf("self_deployed %q: %v", v, err)
+		}
+	}
+}
+
+// TestFirstFetchAtMostSevenDays: the API keeps content 7 days, so a first
+// fetch further back is refused instead of accepted with a warning.
+func TestFirstFetchAtMostSevenDays(t *testing.T) {
+	for in, ok := range map[string]bool{"7 days": true, "1 week": true, "168 hours": true, "30 days": false, "8 days": false, "1 month": false} {
+		p := &Params{FirstFetchDelta: in}
+		_, err := p.FirstFetch()
+		if (err == nil) != ok {
+			t.Errorf("first_fetch_delta %q: %v", in, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "at most 7 days") {
+			t.Errorf("first_fetch_delta %q: %v", in, err)
+		}
+	}
+}

@@ -23,6 +23,7 @@ type config struct {
 	skipQuota bool
 	keep      bool
 	childLog  string
+	search    searchConfig // search.go
 }
 
 // parseFlags parses the bench's flags (args without the program name).
@@ -42,6 +43,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.BoolVar(&c.skipQuota, "no-quota", false, "skip the throttling run")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (binary, outputs)")
 	fs.StringVar(&c.childLog, "child-log", "", "log level of the children (e.g. debug); their logs are printed to stderr")
+	registerSearchFlags(fs, &c.search)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -80,7 +80,7 @@ func run(cfg *config) error {
 	}
 
 	var inproc map[string]goBench
-	if !cfg.noGoBench {
+	if !cfg.noGoBench && !cfg.search.only {
 		if inproc, err = runGoBench(root, cfg.quick); err != nil {
 			return err
 		}
@@ -97,6 +97,9 @@ func run(cfg *config) error {
 	}
 	defer f.close()
 	b := &bencher{cfg: cfg, l: l, bin: bin, tmp: tmp, f: f}
+	if cfg.search.only {
+		return searchBench(b) // search.go
+	}
 
 	if err := b.seedFeed(); err != nil {
 		return err

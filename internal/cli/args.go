@@ -23,9 +23,11 @@ type commandOptions struct {
 	argOrder   []string
 	paramsFile string
 	stateDir   string
-	json       bool
-	maxRows    int // truncates markdown tables (0: no limit)
-	help       bool
+	// stateDefault: --state was given without a value (defaultStateDir).
+	stateDefault bool
+	json         bool
+	maxRows      int // truncates markdown tables (0: no limit)
+	help         bool
 	// quietNotes leaves out the notes for people on stderr (the demo).
 	quietNotes bool
 }
@@ -55,6 +57,10 @@ func parseCommandLine(argv []string) (*commandOptions, error) {
 				return nil, err
 			}
 			o.paramsFile = v
+		case a == "--state" && (i+1 == len(argv) || strings.HasPrefix(argv[i+1], "-") || strings.Contains(argv[i+1], "=")):
+			// No value (last, or followed by a flag or an argument): the
+			// default folder, outside the working tree.
+			o.stateDefault = true
 		case a == "--state" || strings.HasPrefix(a, "--state="):
 			v, err := flagValue(&i, "--state")
 			if err != nil {

@@ -82,7 +82,7 @@ func (a *app) fail(err error, code int) int {
 
 // printUsage is the short usage on a bare or wrong invocation.
 func (a *app) printUsage() {
-	fmt.Fprintln(a.io.Err, "usage: ms-management-activity COMMAND [name=value ...] [--params FILE] [--state DIR] [--json]")
+	fmt.Fprintln(a.io.Err, "usage: ms-management-activity COMMAND [name=value ...] [--params FILE] [--state [DIR]] [--json]")
 	fmt.Fprintln(a.io.Err, `run "ms-management-activity help" for the commands, "ms-management-activity demo" to try it`)
 }
 
@@ -103,11 +103,19 @@ func (a *app) main(ctx context.Context, argv []string) int {
 		if err != nil {
 			return a.fail(err, commands.ExitBadEnvelope)
 		}
+		if o.help {
+			fmt.Fprint(a.io.Out, demoUsage)
+			return commands.ExitOK
+		}
 		return a.demo(ctx, o)
 	case "emulator":
 		o, err := parseEmulatorArgs(rest)
 		if err != nil {
 			return a.fail(err, commands.ExitBadEnvelope)
+		}
+		if o.help {
+			fmt.Fprint(a.io.Out, emulatorUsage)
+			return commands.ExitOK
 		}
 		return a.emulator(ctx, o)
 	case "version":
@@ -131,6 +139,8 @@ func commandWord(argv []string) (string, []string) {
 	for i := 0; i < len(argv); i++ {
 		a := argv[i]
 		switch {
+		case a == "--state" && (i+1 == len(argv) || strings.HasPrefix(argv[i+1], "-") || strings.Contains(argv[i+1], "=")):
+			// --state without a value
 		case a == "--params" || a == "--state" || a == "--max-rows" || a == "--addr" || a == "--write-params":
 			i++
 		case strings.HasPrefix(a, "-") || strings.Contains(a, "="):

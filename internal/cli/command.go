@@ -45,6 +45,16 @@ func (a *app) execute(ctx context.Context, o *commandOptions) (*commands.Output,
 	}
 	a.secrets.Add(envSecrets...)
 	a.envSecrets.Add(envSecrets...)
+	if o.stateDefault {
+		if o.stateDir, err = defaultStateDir(a.getenv, o.paramsFile); err != nil {
+			return nil, a.fail(err, commands.ExitBadEnvelope)
+		}
+	}
+	if o.stateDir != "" {
+		if err := checkStateWritable(o.stateDir); err != nil {
+			return nil, a.fail(err, commands.ExitBadEnvelope)
+		}
+	}
 	lastRun, ictx, err := loadState(o.stateDir)
 	if err != nil {
 		return nil, a.fail(err, commands.ExitBadEnvelope)
@@ -54,21 +64,41 @@ func (a *app) execute(ctx context.Context, o *commandOptions) (*commands.Output,
 		envl.LastRun = lastRun
 	}
 	out, code := a.dispatch(ctx, envl)
+	interrupted := ctx.Err() != nil
 	if err := saveState(o.stateDir, full, out, code); err != nil {
 		a.fail(err, commands.ExitFailed)
 		code = commands.ExitFailed
 	}
+	if interrupted && code != commands.ExitOK {
+		// What failed is only the interruption ("context canceled").
+		fmt.Fprintln(a.io.Err, "Interrupted: the command was stopped before it finished; nothing was saved.")
+		return out, ExitInterrupted
+	}
 	if err := a.printResult(full, out, o); err != nil {
 		return out, a.fail(err, commands.ExitFailed)
+	}
+	if out.ArgumentError {
+		// The command refused an argument before sending anything: a
+		// command-line mistake, as when the command line checks it.
+		code = commands.ExitBadEnvelope
 	}
 	for _, e := range out.Results {
 		if e.Type == xcontext.TypeError {
 			msg, _ := e.Contents.(string)
-			a.fail(errors.New(msg), code)
+			a.fail(errors.New(forCommandLine(msg)), code)
+			if out.ArgumentError {
+				continue
+			}
 			if hint := errorHint(msg, o.paramsFile, a.getenv); hint != "" {
 				fmt.Fprintf(a.io.Err, "Hint: %s\n", hint)
 			}
 		}
+	}
+	if interrupted {
+		// A fetch stopped by Ctrl-C returns what it fully delivered, with
+		// the exact position (saved above).
+		fmt.Fprintln(a.io.Err, "Interrupted: the command was stopped; the output above is what it finished.")
+		return out, ExitInterrupted
 	}
 	if code == commands.ExitOK && full == commands.CmdFetchIncidents && o.stateDir == "" && !o.quietNotes {
 		fmt.Fprintln(a.io.Err, "Note: without --state DIR this position is not kept: the next fetch starts again from first_fetch_delta.")
@@ -98,6 +128,22 @@ func (a *app) dispatch(ctx context.Context, envl *commands.Envelope) (*commands.
 	}
 	return out, code
 }
+
+// ExitInterrupted is the exit status of a command stopped by Ctrl-C
+// (128 + SIGINT, as shells report it).
+const ExitInterrupted = 130
+
+// engineWords are the engine's words in the commands' messages, and what
+// to do instead on the command line.
+var engineWords = strings.NewReplacer(
+	"(see the Help tab)", `(see "ms-management-activity help params")`,
+	"see the Help tab", `see "ms-management-activity help params"`,
+	"click **Test**", "run ms-management-activity test-module",
+	"press **Test**", "run ms-management-activity test-module",
+)
+
+// forCommandLine rewords a command's message for the command line.
+func forCommandLine(msg string) string { return engineWords.Replace(msg) }
 
 // errorHint adds a command-line hint to a command's error message, when the
 // message alone does not say what to do on the command line.

@@ -92,7 +92,18 @@ type demoStep struct {
 // demoOptions are the demo command's flags.
 type demoOptions struct {
 	maxRows int // of each table a step prints
+	help    bool
 }
+
+// demoUsage is demo --help.
+const demoUsage = `usage: ms-management-activity demo [--max-rows N]
+
+Runs the whole integration against the built-in emulator of the API (no
+tenant, no setup): test-module, list-subscriptions, start-subscription,
+list-content with a filter and two fetch-incidents runs, printing each
+command line and its output.
+  --max-rows N   rows shown of each table (default 8)
+`
 
 // parseDemoArgs parses [--max-rows N].
 func parseDemoArgs(argv []string) (demoOptions, error) {
@@ -104,6 +115,8 @@ func parseDemoArgs(argv []string) (demoOptions, error) {
 			i++
 		case strings.HasPrefix(a, "--max-rows="):
 			fmt.Sscan(strings.TrimPrefix(a, "--max-rows="), &o.maxRows)
+		case a == "-h" || a == "--help":
+			o.help = true
 		default:
 			return o, &usageError{fmt.Sprintf("demo does not take %q", a), "usage: ms-management-activity demo [--max-rows N]"}
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,7 +26,17 @@ const emulatorSecret = "emulator-client-secret-not-a-real-one"
 type emulatorOptions struct {
 	addr        string // where to listen (loopback only)
 	writeParams string // a params file to write for it ("": none)
+	help        bool
 }
+
+// emulatorUsage is emulator --help.
+const emulatorUsage = `usage: ms-management-activity emulator [--addr 127.0.0.1:8443] [--write-params FILE]
+
+Serves the emulator of the Management Activity API and of Entra ID's token
+endpoint, with the demo tenant, on a loopback address until Ctrl-C.
+  --addr HOST:PORT      where to listen, loopback only (a port alone means 127.0.0.1:PORT)
+  --write-params FILE   write the params to use it (YAML)
+`
 
 // parseEmulatorArgs parses [--addr HOST:PORT] [--write-params FILE].
 func parseEmulatorArgs(argv []string) (emulatorOptions, error) {
@@ -44,9 +55,14 @@ func parseEmulatorArgs(argv []string) (emulatorOptions, error) {
 			o.addr = strings.TrimPrefix(a, "--addr=")
 		case strings.HasPrefix(a, "--write-params="):
 			o.writeParams = strings.TrimPrefix(a, "--write-params=")
+		case a == "-h" || a == "--help":
+			o.help = true
 		default:
 			return o, &usageError{fmt.Sprintf("emulator does not take %q", a), "usage: ms-management-activity emulator [--addr 127.0.0.1:8443] [--write-params FILE]"}
 		}
+	}
+	if _, err := strconv.Atoi(o.addr); err == nil {
+		o.addr = net.JoinHostPort("127.0.0.1", o.addr) // a port alone
 	}
 	host, _, err := net.SplitHostPort(o.addr)
 	if err != nil || !params.IsLoopback(host) {

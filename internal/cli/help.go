@@ -47,7 +47,7 @@ func overviewHelp(c catalog) string {
 	b.WriteString(wrap(c.Description, 80, ""))
 	b.WriteString(`
 Usage:
-  ms-management-activity COMMAND [name=value ...] [--params FILE] [--state DIR] [--json]
+  ms-management-activity COMMAND [name=value ...] [--params FILE] [--state [DIR]] [--json]
   ms-management-activity demo                 walk through every command on the built-in emulator
   ms-management-activity emulator [--addr 127.0.0.1:8443]
                                               serve the API emulator for your own tests
@@ -63,7 +63,8 @@ Commands (long names work too, e.g. ms-management-activity-list-content):
 Flags:
   --params FILE    the instance parameters, JSON or YAML, keyed by integration.yml's names
                    ("help params"); secrets may come from the environment instead ("help env")
-  --state DIR      keep lastRun.json and integrationContext.json (token cache) in DIR between runs
+  --state [DIR]    keep lastRun.json and integrationContext.json (token cache) in DIR between runs;
+                   --state alone: $XDG_STATE_HOME/ms-management-activity/<params file name>
   --json           print the full result (entries, context, incidents, lastRun) as JSON
   --max-rows N     show at most N rows per table (default: all)
   --log-level L    debug, info, warn or error, on stderr (default warn; MSMA_LOG_LEVEL)
@@ -97,7 +98,7 @@ func commandHelp(c catalog, full string) string {
 			fmt.Fprintf(&b, " [%s]", v)
 		}
 	}
-	b.WriteString(" [--params FILE] [--state DIR] [--json]\n")
+	b.WriteString(" [--params FILE] [--state [DIR]] [--json]\n")
 	if len(args) > 0 {
 		b.WriteString("\nArguments:\n")
 		for _, a := range args {

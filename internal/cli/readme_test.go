@@ -297,9 +297,10 @@ func TestREADMEExamples(t *testing.T) {
 	if err := os.WriteFile(authcode, append(written, "redirect_uri: https://localhost/callback\n"...), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	state := filepath.Join(dir, "state")
 
 	exs, env := readmeExamples(md)
+	// --state without a value keeps the state under XDG_STATE_HOME.
+	env["XDG_STATE_HOME"] = filepath.Join(dir, "xdg-state")
 	if env["MSMA_CLIENT_SECRET"] != emulatorSecret {
 		t.Errorf("README.md exports MSMA_CLIENT_SECRET=%q, the emulator's secret is %q", env["MSMA_CLIENT_SECRET"], emulatorSecret)
 	}
@@ -312,8 +313,6 @@ func TestREADMEExamples(t *testing.T) {
 				a = paramsFile
 			case "authcode.yml":
 				a = authcode
-			case "./state":
-				a = state
 			}
 			argv[i] = a
 		}

@@ -25,7 +25,7 @@ func (a *app) printResult(full string, out *commands.Output, o *commandOptions) 
 		io.WriteString(a.io.Out, a.envSecrets.String(string(b))+"\n")
 		return nil
 	}
-	io.WriteString(a.io.Out, a.envSecrets.String(a.io.render(humanReadable(full, out), o.maxRows)))
+	io.WriteString(a.io.Out, a.envSecrets.String(a.io.render(forCommandLine(humanReadable(full, out)), o.maxRows)))
 	return nil
 }
 

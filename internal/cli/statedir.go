@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/secops-go/ms-management-activity/commands"
 )
@@ -16,6 +17,54 @@ const (
 	lastRunFile            = "lastRun.json"
 	integrationContextFile = "integrationContext.json"
 )
+
+// defaultStateDir is the folder of --state without a value:
+// $XDG_STATE_HOME/ms-management-activity/<instance>, or
+// ~/.local/state/ms-management-activity/<instance> (the XDG default), where
+// the instance is the params file's name without its extension ("default"
+// without one), so each configuration keeps its own position and tokens,
+// away from the working tree.
+func defaultStateDir(getenv func(string) string, paramsFile string) (string, error) {
+	instance := "default"
+	if paramsFile != "" {
+		base := filepath.Base(paramsFile)
+		if name := strings.TrimSuffix(base, filepath.Ext(base)); name != "" && name != "." {
+			instance = name
+		}
+	}
+	root := getenv("XDG_STATE_HOME")
+	if root == "" {
+		home := getenv("HOME")
+		if home == "" {
+			return "", &usageError{"--state without a value needs XDG_STATE_HOME or HOME to find the default state folder", "give the folder: --state DIR"}
+		}
+		root = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(root, "ms-management-activity", instance), nil
+}
+
+// checkStateWritable makes sure dir exists (creating it, mode 0700) and
+// that a file can be created in it, before the command runs: failing only
+// when saving lastRun, after printing the incidents, would make the next
+// run fetch them again.
+func checkStateWritable(dir string) error {
+	fail := func(err error) error {
+		return &usageError{fmt.Sprintf("the state folder %s cannot be written: %v", dir, err), "give a folder this user can write with --state DIR, or --state alone for the default folder (see \"ms-management-activity help\")"}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fail(err)
+	}
+	f, err := os.CreateTemp(dir, ".write-check.*.tmp")
+	if err != nil {
+		return fail(err)
+	}
+	name := f.Name()
+	f.Close()
+	if err := os.Remove(name); err != nil {
+		return fail(err)
+	}
+	return nil
+}
 
 // loadState reads DIR/lastRun.json and DIR/integrationContext.json (absent
 // files are empty state).

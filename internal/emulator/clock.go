@@ -47,3 +47,7 @@ func (s *Server) brokenBlob(id string) *response {
 	}
 	return afError(status, "AF50000", "An internal error occurred. Retry the request.")
 }
+
+// SetRepeatListing makes content listings show every blob twice, as a
+// listing whose pages overlap would.
+func (s *Server) SetRepeatListing(on bool) { s.repeat.Store(on) }

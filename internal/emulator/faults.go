@@ -22,16 +22,17 @@ type Fault struct {
 type faultKind int
 
 const (
-	kindThrottle     faultKind = iota + 1 // AF429 with status (429 or 403), optional Retry-After
-	kindStatus                            // bare status, gateway-style text body
-	kindAF50000                           // 500 AF50000
-	kindNonJSON                           // 400 with an HTML body
-	kindExpiredToken                      // 401
-	kindSlow                              // sleep, then the normal response
-	kindReset                             // headers and half the body, then a TCP reset
-	kindStall                             // headers and half the body, then nothing until the client gives up
-	kindTruncated                         // 200 with the body cut in half (invalid JSON)
-	kindNotArray                          // 200 with a JSON object instead of an array
+	kindThrottle      faultKind = iota + 1 // AF429 with status (429 or 403), optional Retry-After
+	kindStatus                             // bare status, gateway-style text body
+	kindAF50000                            // 500 AF50000
+	kindNonJSON                            // 400 with an HTML body
+	kindExpiredToken                       // 401
+	kindSlow                               // sleep, then the normal response
+	kindReset                              // headers and half the body, then a TCP reset
+	kindStall                              // headers and half the body, then nothing until the client gives up
+	kindTruncated                          // 200 with the body cut in half (invalid JSON)
+	kindNotArray                           // 200 with a JSON object instead of an array
+	kindWindowRefused                      // 400 AF20055, as for a listing window the API's clock finds too old
 )
 
 var (
@@ -54,6 +55,9 @@ var (
 	// NotArray answers 200 with valid JSON that is an object wrapping the
 	// real body instead of an array.
 	NotArray = Fault{kind: kindNotArray}
+	// WindowRefused answers HTTP 400 AF20055, the API's answer to a listing
+	// whose start is more than 7 days back by its own clock.
+	WindowRefused = Fault{kind: kindWindowRefused}
 )
 
 // Throttle answers HTTP 429 with an AF429 body and, when retryAfter > 0, a
@@ -102,6 +106,8 @@ func (f Fault) String() string {
 		return "truncated JSON"
 	case kindNotArray:
 		return "not an array"
+	case kindWindowRefused:
+		return "AF20055"
 	}
 	return "no fault"
 }
@@ -251,6 +257,8 @@ func (f Fault) before(w http.ResponseWriter, r *http.Request, method string) boo
 		_, _ = w.Write([]byte("<html><head><title>Bad Request</title></head><body><h2>Bad Request - Invalid URL</h2><hr><p>HTTP Error 400. The request URL is invalid.</p></body></html>"))
 	case kindExpiredToken:
 		writeUnauthorized(w, `error="invalid_token", error_description="The access token is expired"`)
+	case kindWindowRefused:
+		writeAFError(w, http.StatusBadRequest, "AF20055", windowRule+", and the start time before the end time.")
 	case kindSlow:
 		return !sleepCtx(r.Context(), f.delay)
 	default:

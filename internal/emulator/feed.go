@@ -386,6 +386,9 @@ func (s *Server) handleContent(r *http.Request, tenantID string) *response {
 			ContentCreated:    apiTime(b.created),
 			ContentExpiration: apiTime(b.expiration()),
 		})
+		if s.repeat.Load() {
+			items = append(items, items[len(items)-1])
+		}
 	}
 	resp := jsonResponse(http.StatusOK, mustJSON(items))
 

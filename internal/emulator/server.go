@@ -57,6 +57,8 @@ type Server struct {
 	// broken maps a content ID to the HTTP status its downloads answer
 	// until healed (BreakBlob).
 	broken sync.Map
+	// repeat lists every blob twice (SetRepeatListing).
+	repeat atomic.Bool
 	key    []byte // HMAC key signing issued access tokens
 
 	mu     sync.Mutex

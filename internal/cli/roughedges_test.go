@@ -1,0 +1,157 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/secops-go/ms-management-activity/commands"
+	"github.com/secops-go/ms-management-activity/internal/testutil"
+)
+
+// The rough edges a new user hit (issue 17), one test each.
+
+// TestStateFolderCheckedBeforeTheCommand: a --state folder that cannot be
+// written is refused before the command runs (it used to print 1,500
+// incidents, or "ok", and then fail saving lastRun).
+func TestStateFolderCheckedBeforeTheCommand(t *testing.T) {
+	f := newEmulatorFixture(t, "yaml")
+	blocker := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, command := range []string{"fetch-incidents", "test-module"} {
+		before := f.srv.Count("token") + f.srv.Count("subscriptions/list") + f.srv.Count("subscriptions/content")
+		r := runCLI(t, f.env, false, command, "--params", f.params, "--state", filepath.Join(blocker, "state"))
+		after := f.srv.Count("token") + f.srv.Count("subscriptions/list") + f.srv.Count("subscriptions/content")
+		if r.code != commands.ExitBadEnvelope || r.stdout != "" {
+			t.Errorf("%s: exit %d, stdout %q; want exit 2 and nothing printed", command, r.code, r.stdout)
+		}
+		if !strings.Contains(r.stderr, "cannot be written") || !strings.Contains(r.stderr, "Hint: ") {
+			t.Errorf("%s: stderr does not say the state folder cannot be written:\n%s", command, r.stderr)
+		}
+		if after != before {
+			t.Errorf("%s: %d requests before refusing", command, after-before)
+		}
+	}
+}
+
+// TestStateDefaultFolder: --state without a value keeps the state outside
+// the working tree, in $XDG_STATE_HOME (or ~/.local/state)
+// /ms-management-activity/<params file name>.
+func TestStateDefaultFolder(t *testing.T) {
+	f := newEmulatorFixture(t, "yaml") // params.yml
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		dir  func(root string) string
+	}{
+		{"XDG_STATE_HOME", map[string]string{"XDG_STATE_HOME": "ROOT"}, func(root string) string { return filepath.Join(root, "ms-management-activity", "params") }},
+		{"HOME", map[string]string{"HOME": "ROOT"}, func(root string) string {
+			return filepath.Join(root, ".local", "state", "ms-management-activity", "params")
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := t.TempDir()
+			env := map[string]string{}
+			for k, v := range f.env {
+				env[k] = v
+			}
+			for k, v := range c.env {
+				env[k] = strings.ReplaceAll(v, "ROOT", root)
+			}
+			// --state is last, then followed by another flag: both mean
+			// "no value".
+			for _, argv := range [][]string{
+				{"test-module", "--params", f.params, "--state"},
+				{"fetch-incidents", "--state", "--params", f.params},
+			} {
+				r := runCLI(t, env, false, argv...)
+				if r.code != 0 {
+					t.Fatalf("%v: %+v", argv, r)
+				}
+			}
+			for _, name := range []string{integrationContextFile, lastRunFile} {
+				if _, err := os.Stat(filepath.Join(c.dir(root), name)); err != nil {
+					t.Errorf("%s not in the default state folder: %v", name, err)
+				}
+			}
+		})
+	}
+	r := runCLI(t, f.env, false, "test-module", "--params", f.params, "--state")
+	if r.code != commands.ExitBadEnvelope || !strings.Contains(r.stderr, "XDG_STATE_HOME") {
+		t.Errorf("--state without a value, HOME or XDG_STATE_HOME: %+v", r)
+	}
+}
+
+// TestHelpOfDemoAndEmulator: --help is help (exit 0), not a usage error.
+func TestHelpOfDemoAndEmulator(t *testing.T) {
+	for _, command := range []string{"demo", "emulator"} {
+		for _, flag := range []string{"--help", "-h"} {
+			r := runCLI(t, nil, false, command, flag)
+			if r.code != 0 || !strings.Contains(r.stdout, "usage: ms-management-activity "+command) {
+				t.Errorf("%s %s: %+v", command, flag, r)
+			}
+		}
+	}
+}
+
+// TestArgumentErrorsExitTwo: every argument error exits 2, with no
+// "--log-level debug" hint (nothing was requested), whether the command
+// line checks it or the command does.
+func TestArgumentErrorsExitTwo(t *testing.T) {
+	f := newEmulatorFixture(t, "yaml")
+	for _, argv := range [][]string{
+		{"list-content", "content_type=Audit.General", "limit=abc"},
+		{"list-content", "content_type=Audit.General", "start_time=2026-11-28T00:00:00"},
+		{"list-content", "content_type=Audit.General", "workloads_filter=OneDrve"},
+		{"list-content", "content_typ=Audit.General"},
+	} {
+		r := runCLI(t, f.env, false, append(argv, "--params", f.params)...)
+		if r.code != commands.ExitBadEnvelope || strings.Contains(r.stderr, "--log-level") || !strings.Contains(r.stderr, "Error: ") {
+			t.Errorf("%v: exit %d, want 2 without a --log-level hint:\n%s", argv, r.code, r.stderr)
+		}
+	}
+}
+
+// TestMessagesSpeakCommandLine: on the command line, messages name what to
+// type, not the engine's Help tab or Test button.
+func TestMessagesSpeakCommandLine(t *testing.T) {
+	f := newEmulatorFixture(t, "yaml")
+	state := t.TempDir()
+	r := runCLI(t, f.env, false, "auth-reset", "--params", f.params, "--state", state)
+	if r.code != 0 || strings.Contains(r.stdout, "**Test**") || !strings.Contains(r.stdout, "test-module") {
+		t.Errorf("auth-reset: %+v", r)
+	}
+	wrong := map[string]string{"MSMA_CLIENT_SECRET": "wrong-secret-value-123"}
+	r = runCLI(t, wrong, false, "test-module", "--params", f.params)
+	if r.code != 1 || strings.Contains(r.stderr, "Help tab") || !strings.Contains(r.stderr, "help params") {
+		t.Errorf("test-module with a wrong secret: %+v", r)
+	}
+}
+
+// TestInterrupted: a command stopped by Ctrl-C says so and exits 130, not
+// "Error: context canceled" with exit 0.
+func TestInterrupted(t *testing.T) {
+	f := newEmulatorFixture(t, "yaml")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb testutil.SyncBuffer
+	code := Run(ctx, []string{"list-subscriptions", "--params", f.params}, &Streams{Out: &out, Err: &errb}, testConfig(t, func(k string) string { return f.env[k] }))
+	if code != ExitInterrupted || !strings.Contains(errb.String(), "Interrupted") || strings.Contains(errb.String(), "context canceled") {
+		t.Errorf("exit %d, stderr %q; want %d and \"Interrupted\"", code, errb.String(), ExitInterrupted)
+	}
+}
+
+// TestEmulatorAddrPortOnly: --addr 8443 means 127.0.0.1:8443.
+func TestEmulatorAddrPortOnly(t *testing.T) {
+	o, err := parseEmulatorArgs([]string{"--addr", "8443"})
+	if err != nil || o.addr != "127.0.0.1:8443" {
+		t.Errorf("--addr 8443: %+v %v", o, err)
+	}
+	if _, err := parseEmulatorArgs([]string{"--addr", "0.0.0.0:8443"}); err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Errorf("--addr 0.0.0.0:8443: %v", err)
+	}
+}
