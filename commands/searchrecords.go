@@ -85,7 +85,10 @@ func searchRecords(ctx context.Context, env *Env) (*Result, error) {
 	run.elapsed = env.Clock.Now().Sub(began)
 	switch {
 	case err == nil, errors.Is(err, errLimitReached):
-	case ctx.Err() != nil && run.listed > 0:
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) && run.listed > 0:
+		// Out of time (the search's deadline or the caller's): what was
+		// found is returned, marked incomplete. A cancellation (Ctrl-C)
+		// is an error.
 		run.timedOut = true
 	default:
 		return nil, err

@@ -1,14 +1,19 @@
 package commands
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	xcontext "github.com/secops-go/ms-management-activity/context"
 	"github.com/secops-go/ms-management-activity/internal/emulator"
+	"github.com/secops-go/ms-management-activity/params"
 )
 
 func searchRecord(id, user string, at time.Time) json.RawMessage {
@@ -164,5 +169,94 @@ func TestSearchArgumentErrors(t *testing.T) {
 	}
 	if n := e.srv.Count("subscriptions/list") + e.srv.Count("subscriptions/content"); n != 0 {
 		t.Errorf("%d requests for arguments that are refused", n)
+	}
+}
+
+// expiringContext reports DeadlineExceeded once expire is called: a
+// deadline that passes at a chosen point of the run, not after a real-time
+// wait.
+type expiringContext struct {
+	context.Context
+	once sync.Once
+	done chan struct{}
+}
+
+func newExpiringContext() *expiringContext {
+	return &expiringContext{Context: context.Background(), done: make(chan struct{})}
+}
+
+func (c *expiringContext) expire()               { c.once.Do(func() { close(c.done) }) }
+func (c *expiringContext) Done() <-chan struct{} { return c.done }
+func (c *expiringContext) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+
+// countingTransport calls after once the n-th blob answer has arrived.
+type countingTransport struct {
+	base  http.RoundTripper
+	n     atomic.Int32
+	at    int32
+	after func()
+}
+
+func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(r)
+	if strings.Contains(r.URL.Path, "/activity/feed/audit/") && t.n.Add(1) == t.at {
+		t.after()
+	}
+	return resp, err
+}
+
+// A search that runs out of time returns what it found, says so and is
+// marked incomplete; the records of the blobs it read are there.
+func TestSearchOutOfTimeReturnsWhatItFound(t *testing.T) {
+	e := newEmu(t)
+	e.srv.Subscribe("contoso", "Audit.General")
+	for i := range 6 {
+		e.srv.AddBlob("contoso", "Audit.General", testNow.Add(-time.Duration(10-i)*time.Hour), searchRecord(fmt.Sprint("r", i), "alice@contoso.com", testNow.Add(-time.Duration(11-i)*time.Hour)))
+	}
+	ctx := newExpiringContext()
+	base := e.srv.Client().Transport
+	tr := &countingTransport{base: base, at: 2, after: ctx.expire}
+	e.deps.HTTPClient = func(p *params.Params) *http.Client { return &http.Client{Transport: tr} }
+	envl := &Envelope{Command: CmdSearchRecords, Params: map[string]any{"base_url": e.srv.BaseURL(), "download_concurrency": "1"},
+		Args: map[string]any{"user_ids": "alice@contoso.com"}}
+	out, code := Run(ctx, envl, e.deps)
+	if code != 0 {
+		t.Fatalf("exit %d: %+v", code, out.Results)
+	}
+	hr := out.Results[0].HumanReadable
+	b, _ := json.Marshal(out.Results[0].Contents)
+	if !strings.Contains(string(b), `"r0"`) || strings.Contains(string(b), `"r5"`) {
+		t.Errorf("records %s: want the first blob's, not the last's", b)
+	}
+	if !strings.Contains(hr, "**The search is incomplete**: the search ran out of time") {
+		t.Errorf("human-readable:\n%s", hr)
+	}
+	if len(out.Results) != 2 || !strings.Contains(fmt.Sprint(out.Results[1].Contents), "The search ran out of time") {
+		t.Errorf("want a warning saying the search ran out of time: %+v", out.Results[1:])
+	}
+}
+
+// A cancelled search (Ctrl-C) fails: it is not a result.
+func TestSearchCancelledFails(t *testing.T) {
+	e := newEmu(t)
+	e.srv.Subscribe("contoso", "Audit.General")
+	for i := range 4 {
+		e.srv.AddBlob("contoso", "Audit.General", testNow.Add(-time.Duration(10-i)*time.Hour), searchRecord(fmt.Sprint("r", i), "alice@contoso.com", testNow.Add(-time.Duration(11-i)*time.Hour)))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tr := &countingTransport{base: e.srv.Client().Transport, at: 2, after: cancel}
+	e.deps.HTTPClient = func(p *params.Params) *http.Client { return &http.Client{Transport: tr} }
+	envl := &Envelope{Command: CmdSearchRecords, Params: map[string]any{"base_url": e.srv.BaseURL(), "download_concurrency": "1"},
+		Args: map[string]any{"user_ids": "alice@contoso.com"}}
+	if out, code := Run(ctx, envl, e.deps); code == 0 {
+		t.Fatalf("a cancelled search exited 0: %+v", out.Results)
 	}
 }
