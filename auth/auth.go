@@ -44,10 +44,14 @@ type Config struct {
 // presented to the API. MSAL applies the same five minutes to its own cache.
 const Margin = 5 * time.Minute
 
+// RecordKey is the integrationContext key of the token cache: the one
+// value of a command's output that holds tokens on purpose.
+const RecordKey = "auth"
+
 // Store keys. recordKey holds this package's state; the legacy keys are the
 // reference integration's, read once for migration and then removed.
 const (
-	recordKey          = "auth"
+	recordKey          = RecordKey
 	legacyAccessToken  = "access_token"
 	legacyValidUntil   = "valid_until"
 	legacyRefreshToken = "current_refresh_token"

@@ -138,6 +138,13 @@ func Run(ctx context.Context, envl *Envelope, deps *Deps) (out *Output, code int
 	// Deferred before the recovery below, so it runs after it and sees a
 	// panic's exit code.
 	defer func() { logSummary(logger, code, time.Since(started), httpStats.Snapshot(), out) }()
+	// Registered before the recover below, so it runs after it: a panic's
+	// error entry is redacted too.
+	defer func() {
+		if out != nil {
+			redactOutput(out, d.Secrets)
+		}
+	}()
 	defer func() {
 		if r := recover(); r != nil {
 			d.Logger.Error("command panicked", "command", envl.Command, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
@@ -373,6 +380,7 @@ func newActivityClient(ctx context.Context, env *Env, timeout time.Duration) (*a
 		MaxBlobBytes:        p.MaxBlobBytes,
 		RequestsPerMinute:   p.RequestsPerMinute,
 		Progress:            progress.From(env.Progress),
+		Redact:              env.Secrets.String,
 	})
 }
 

@@ -33,6 +33,7 @@ import (
 	"github.com/secops-go/ms-management-activity/internal/clock"
 	"github.com/secops-go/ms-management-activity/internal/httpclient"
 	"github.com/secops-go/ms-management-activity/internal/progress"
+	"github.com/secops-go/ms-management-activity/internal/redact"
 )
 
 // Defaults and limits of Config.
@@ -94,6 +95,10 @@ type Config struct {
 	Jitter func(max time.Duration) time.Duration
 	// Progress is told about listed pages and downloaded blobs (nil: none).
 	Progress progress.Reporter
+	// Redact removes the run's secrets from text the server sent before it
+	// goes into an error (and is possibly cut short later); nil: only the
+	// request's own access token is removed.
+	Redact func(string) string
 }
 
 // Client talks to the Management Activity API. It is safe for concurrent
@@ -426,6 +431,9 @@ func (c *Client) once(ctx context.Context, cl *call, onOK func(*http.Response) e
 		return wait, false, nil
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	// An error answer may echo the request (its Authorization header
+	// included): redacted here, before the message is ever cut.
+	body = c.scrub(body, token)
 	ae := parseAPIError(cl.op, cl.contentType, resp.StatusCode, body)
 	if ae.throttled() {
 		c.stats.throttled.Add(1)
@@ -450,6 +458,17 @@ type RequestTimeoutError struct {
 
 func (e *RequestTimeoutError) Error() string {
 	return fmt.Sprintf("no complete answer within the request timeout of %s (the timeout parameter; raise it if the tenant or the network is slow)", e.Timeout)
+}
+
+// scrub removes the request's token and the run's secrets from b.
+func (c *Client) scrub(b []byte, token string) []byte {
+	var s redact.Set
+	s.Add(token)
+	b = s.Bytes(b)
+	if c.cfg.Redact != nil {
+		b = []byte(c.cfg.Redact(string(b)))
+	}
+	return b
 }
 
 // decodeBody replaces resp.Body by its decoded form (Content-Encoding gzip

@@ -24,9 +24,9 @@ const minLen = 6
 // Set is the run's secret values. The zero value is ready; it is safe for
 // concurrent use (tokens are added while downloads log).
 type Set struct {
-	mu       sync.RWMutex
-	forms    []string
-	replacer *strings.Replacer
+	mu    sync.RWMutex
+	forms []string
+	m     *matcher
 }
 
 // Add registers secret values; empty and very short values are ignored.
@@ -44,14 +44,7 @@ func (s *Set) Add(secrets ...string) {
 			}
 		}
 	}
-	// Longest first, so a secret containing another is replaced whole.
-	forms := append([]string(nil), s.forms...)
-	sortByLenDesc(forms)
-	pairs := make([]string, 0, 2*len(forms))
-	for _, f := range forms {
-		pairs = append(pairs, f, Placeholder)
-	}
-	s.replacer = strings.NewReplacer(pairs...)
+	s.m = newMatcher(s.forms)
 }
 
 // Forms returns the spellings of secret v that a message or an echoing
@@ -101,24 +94,21 @@ func jsonEscape(v string, html bool) string {
 
 // String returns msg with every known secret replaced.
 func (s *Set) String(msg string) string {
-	if s == nil {
+	m := s.matcher()
+	if m == nil || !m.contains(msg) {
 		return msg
 	}
-	s.mu.RLock()
-	r := s.replacer
-	s.mu.RUnlock()
-	if r == nil {
-		return msg
-	}
-	return r.Replace(msg)
+	out, _ := m.replace(nil, []byte(msg), len(msg))
+	return string(out)
 }
 
-func sortByLenDesc(a []string) {
-	for i := 1; i < len(a); i++ {
-		for j := i; j > 0 && len(a[j]) > len(a[j-1]); j-- {
-			a[j], a[j-1] = a[j-1], a[j]
-		}
+func (s *Set) matcher() *matcher {
+	if s == nil {
+		return nil
 	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.m
 }
 
 // Handler wraps an slog.Handler so that every message and string-valued

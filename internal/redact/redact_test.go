@@ -49,3 +49,30 @@ func TestPEMLines(t *testing.T) {
 		t.Errorf("PEM line not redacted: %q", got)
 	}
 }
+
+// TestWriterStreams: a secret split across Writes at any point, or longer
+// than the buffer's hold-back of the shorter ones, is still redacted; text
+// without secrets passes byte for byte.
+func TestWriterStreams(t *testing.T) {
+	var s Set
+	secret := `pa"ss/word<&>-` + strings.Repeat("x", 40)
+	s.Add(secret, "other-secret-value")
+	text := strings.Repeat("filler ", 20000) + secret + " mid " + jsonEscape(secret, false) + " " + `pa\"ss\/word\u003c\u0026\u003e-` + strings.Repeat("x", 40) + " end other-secret-value"
+	for _, step := range []int{1, 7, 4096, 70000, len(text)} {
+		var out bytes.Buffer
+		w := s.Writer(&out)
+		for i := 0; i < len(text); i += step {
+			w.Write([]byte(text[i:min(i+step, len(text))]))
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		got := out.String()
+		if strings.Contains(got, "word") || strings.Contains(got, "other-secret") || strings.Count(got, Placeholder) != 4 {
+			t.Errorf("step %d: %d placeholders, tail %q", step, strings.Count(got, Placeholder), got[len(got)-200:])
+		}
+		if !strings.HasPrefix(got, strings.Repeat("filler ", 20000)) || !strings.HasSuffix(got, " end "+Placeholder) {
+			t.Errorf("step %d: text around the secrets changed", step)
+		}
+	}
+}

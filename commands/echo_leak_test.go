@@ -1,0 +1,214 @@
+package commands
+
+import (
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/secops-go/ms-management-activity/internal/clock"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
+	"github.com/secops-go/ms-management-activity/internal/redact"
+	"github.com/secops-go/ms-management-activity/params"
+)
+
+// echoer answers the requests it traps with a body that echoes the
+// request's secrets (bearer token, identity header, form secrets) and the
+// test's planted ones, at a chosen offset, in a chosen kind of body.
+type echoer struct {
+	next   http.RoundTripper
+	trap   func(*http.Request) bool
+	status int
+	kind   string // json, html, form, text
+	offset int
+	plant  []string // secrets known to the test, planted too
+	api    bool     // JSON in the API's error shape (else OAuth's)
+
+	mu      sync.Mutex
+	planted []string
+}
+
+func (e *echoer) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !e.trap(req) {
+		return e.next.RoundTrip(req)
+	}
+	secrets := append([]string(nil), e.plant...)
+	if a := strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer "); a != "" {
+		secrets = append(secrets, a)
+	}
+	if h := req.Header.Get("X-IDENTITY-HEADER"); h != "" {
+		secrets = append(secrets, h)
+	}
+	if req.Body != nil {
+		b, _ := io.ReadAll(req.Body)
+		if form, err := url.ParseQuery(string(b)); err == nil {
+			for _, k := range []string{"client_secret", "refresh_token", "code", "client_assertion"} {
+				if v := form.Get(k); v != "" {
+					secrets = append(secrets, v)
+				}
+			}
+		}
+	}
+	e.mu.Lock()
+	e.planted = append(e.planted, secrets...)
+	e.mu.Unlock()
+	msg := strings.Repeat("x", e.offset) + strings.Join(secrets, " ") + " end of message"
+	var body, ct string
+	switch e.kind {
+	case "json":
+		q, _ := json.Marshal(msg)
+		if e.api {
+			body = `{"error":{"code":"AF20051","message":` + string(q) + `}}`
+		} else {
+			body = `{"error":"invalid_client","error_description":` + string(q) + `}`
+		}
+		ct = "application/json"
+	case "html":
+		body, ct = "<html><head><title>Error</title></head><body><h1>Error</h1><p>"+html.EscapeString(msg)+"</p></body></html>", "text/html"
+	case "form":
+		body, ct = "error=invalid_request&error_description="+url.QueryEscape(msg), "application/x-www-form-urlencoded"
+	default:
+		body, ct = msg, "text/plain"
+	}
+	if e.status == http.StatusOK { // a blob whose records carry the echo
+		q, _ := json.Marshal(body)
+		body = fmt.Sprintf(`[{"Id":"echo-1","CreationTime":"2026-11-28T09:00:00","RecordType":1,"Operation":%s,"Workload":"Echo","UserId":%s,"Data":{"echo":%s}}]`, q, q, q)
+		ct = "application/json"
+	}
+	return &http.Response{StatusCode: e.status, Header: http.Header{"Content-Type": {ct}}, Body: io.NopCloser(strings.NewReader(body)), Request: req}, nil
+}
+
+func (e *echoer) secrets() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.planted...)
+}
+
+// withoutTokenCache is stdout without the one value meant to hold tokens:
+// integrationContext's token cache.
+func withoutTokenCache(t *testing.T, stdout []byte) string {
+	var out map[string]any
+	if err := json.Unmarshal(stdout, &out); err != nil {
+		t.Fatalf("stdout is not JSON: %v", err)
+	}
+	if ic, ok := out["integrationContext"].(map[string]any); ok {
+		delete(ic, "auth")
+	}
+	b, _ := json.Marshal(out)
+	return string(b)
+}
+
+// leakIn returns a form of a secret (or its first 12 characters: what a cut
+// before redaction leaves) found in text, or "".
+func leakIn(text string, secrets []string) string {
+	for _, s := range secrets {
+		for _, f := range redact.Forms(s) {
+			if len(f) >= 16 {
+				f = f[:12]
+			}
+			if strings.Contains(text, f) {
+				return f
+			}
+		}
+	}
+	return ""
+}
+
+// TestEchoedSecretsNeverLeave plants every secret of the run (client
+// secret, access token received, broker key and refresh token, managed
+// identity header) in every kind of echoing answer (JSON, HTML, form, plain
+// text) at offsets 0, 299, 300, 499, 500 and 4096, on every path: the token
+// endpoint, broker and managed identity failing (error), an API call failing
+// (error), a blob failing during fetch (warning and lastRun diagnostics), a
+// blob whose records echo them (success, entries and context), and checks
+// that none survives in stdout or the log, in any form or as a prefix.
+func TestEchoedSecretsNeverLeave(t *testing.T) {
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	fake := clock.NewFake(now)
+	srv := emulator.NewTLSServer(emulator.WithClock(fake))
+	t.Cleanup(srv.Close)
+	srv.AddTenant("contoso")
+	srv.Subscribe("contoso", "Audit.General")
+	srv.AddBlob("contoso", "Audit.General", now.Add(-2*time.Hour), json.RawMessage(`{"Id":"r-1","CreationTime":"2026-11-28T09:00:00","RecordType":1,"Workload":"X","Operation":"Y"}`))
+	endpoint, header := srv.RegisterManagedIdentity("", "contoso")
+	t.Setenv("IDENTITY_ENDPOINT", endpoint)
+	t.Setenv("IDENTITY_HEADER", header)
+
+	cc := srv.ClientCredentialsParams("contoso")
+	ccSecret := cc["credentials_enc_key"].(map[string]any)["password"].(string)
+	op := srv.OproxyParams("contoso")
+	opSecrets := []string{op["credentials_enc_key"].(map[string]any)["password"].(string), op["credentials_refresh_token"].(map[string]any)["password"].(string)}
+	mi := map[string]any{"base_url": srv.BaseURL(), "use_managed_identities": true}
+	fetchArgs := map[string]any{"first_fetch_delta": "1 day", "content_types_to_fetch": "Audit.General"}
+	with := func(m map[string]any, extra map[string]any) map[string]any {
+		out := map[string]any{}
+		for k, v := range m {
+			out[k] = v
+		}
+		for k, v := range extra {
+			out[k] = v
+		}
+		return out
+	}
+	suffix := func(s string) func(*http.Request) bool {
+		return func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, s) }
+	}
+	isBlob := func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/activity/feed/audit/") }
+	paths := []struct {
+		name    string
+		command string
+		params  map[string]any
+		args    map[string]any
+		trap    func(*http.Request) bool
+		status  int
+		api     bool
+		plant   []string
+	}{
+		{"token endpoint error", CmdTestModule, cc, nil, suffix("/token"), http.StatusUnauthorized, false, []string{ccSecret}},
+		{"broker error", CmdTestModule, op, nil, suffix("/obtain-token"), http.StatusBadRequest, false, opSecrets},
+		{"managed identity error", CmdTestModule, mi, nil, suffix("/msi/token"), http.StatusBadRequest, false, nil},
+		{"API error", CmdListSubscriptions, cc, nil, suffix("/subscriptions/list"), http.StatusForbidden, true, []string{ccSecret}},
+		{"fetch blob warning", CmdFetchIncidents, with(cc, fetchArgs), nil, isBlob, http.StatusNotFound, true, []string{ccSecret}},
+		{"list-content records", CmdListContent, cc, map[string]any{"content_type": "Audit.General"}, isBlob, http.StatusOK, true, []string{ccSecret}},
+		{"fetch records", CmdFetchIncidents, with(cc, fetchArgs), nil, isBlob, http.StatusOK, true, []string{ccSecret}},
+	}
+	tr := srv.Client().Transport
+	redacted := 0
+	for _, p := range paths {
+		for _, kind := range []string{"json", "html", "form", "text"} {
+			for _, off := range []int{0, 299, 300, 499, 500, 4096} {
+				if p.name == "managed identity error" && off != 0 && off != 300 {
+					continue // MSAL retries a failing identity endpoint on the wall clock
+				}
+				e := &echoer{next: tr, trap: p.trap, status: p.status, kind: kind, offset: off, plant: p.plant, api: p.api}
+				deps := &Deps{Clock: fake, HTTPClient: func(pp *params.Params) *http.Client { return &http.Client{Timeout: pp.Timeout, Transport: e} }}
+				envl := map[string]any{"command": p.command, "params": p.params, "args": p.args}
+				raw, _ := json.Marshal(envl)
+				res := runEnvelope(t, raw, deps)
+				what := fmt.Sprintf("%s, %s body, secret at %d", p.name, kind, off)
+				secrets := e.secrets()
+				if len(secrets) == 0 {
+					t.Fatalf("%s: the echo was never sent (exit %d): %s", what, res.code, res.stdout)
+				}
+				if f := leakIn(withoutTokenCache(t, res.stdout), secrets); f != "" {
+					t.Errorf("%s: stdout (exit %d) holds %q:\n%.2000s", what, res.code, f, res.stdout)
+				}
+				if f := leakIn(res.log, secrets); f != "" {
+					t.Errorf("%s: the log holds %q", what, f)
+				}
+				if strings.Contains(string(res.stdout), redact.Placeholder) {
+					redacted++
+				}
+			}
+		}
+	}
+	if redacted < 40 {
+		t.Errorf("only %d outputs showed a redacted secret: the echoes did not reach the output, the test proves little", redacted)
+	}
+}
