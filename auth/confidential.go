@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -261,10 +262,23 @@ func (s *confidentialSource) wrap(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		e := errorf(s.red, "Error in Microsoft authorization: could not reach the identity provider (%s %s): %v", ue.Op, hostOf(ue.URL), ue.Err).(*authError)
-		e.transient = !strings.Contains(ue.Err.Error(), "x509: ") && !strings.Contains(ue.Err.Error(), "tls: ")
+		e.transient = transientTransport(ue.Err)
 		return e
 	}
 	return errorf(s.red, "Error in Microsoft authorization: %v", err)
+}
+
+// transientTransport reports whether a failure to reach the token endpoint
+// may heal within a command's run (worth the retries): a refused or reset
+// connection or a timeout may; a certificate or TLS failure and a host name
+// that does not resolve will not (retrying them only made the command
+// wait 3 s longer before saying so).
+func transientTransport(err error) bool {
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+		return false
+	}
+	return !strings.Contains(err.Error(), "x509: ") && !strings.Contains(err.Error(), "tls: ")
 }
 
 func hostOf(raw string) string {

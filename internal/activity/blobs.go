@@ -72,6 +72,11 @@ func (c *Client) Download(ctx context.Context, blobs []Blob, fn func(b Blob, rec
 	if len(blobs) == 0 {
 		return nil
 	}
+	c.cfg.Progress.BlobsQueued(len(blobs))
+	delivered := 0
+	// Blobs not delivered when Download returns (fn stopped it, or it
+	// failed) are withdrawn, so the progress bar ends at done/done.
+	defer func() { c.cfg.Progress.BlobsQueued(delivered - len(blobs)) }()
 	workers := min(c.cfg.Concurrency, len(blobs))
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -123,6 +128,7 @@ func (c *Client) Download(ctx context.Context, blobs []Blob, fn func(b Blob, rec
 			return ctx.Err()
 		}
 		<-ahead
+		delivered++
 		c.cfg.Progress.BlobDone(len(r.recs))
 		if r.err != nil && ctx.Err() != nil {
 			return r.err

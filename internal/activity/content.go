@@ -128,8 +128,10 @@ func (c *Client) listPages(ctx context.Context, contentType string, start, end t
 			return all, err
 		}
 		all = append(all, blobs...)
+		// Blobs count as queued when they are handed to Download (or
+		// Scan), not when listed: a fetch cut at max_fetch downloads only
+		// some of what it lists, and a restarted listing lists blobs twice.
 		c.cfg.Progress.PageListed()
-		c.cfg.Progress.BlobsQueued(len(blobs))
 		if next == "" {
 			return all, nil
 		}

@@ -150,6 +150,7 @@ func (c *Client) scanWorker(ctx context.Context, q *scanQueue, items chan<- Scan
 		}
 		if l != nil {
 			blobs, err := c.listWindow(ctx, l.ContentType, l.Start, l.End)
+			c.cfg.Progress.BlobsQueued(len(blobs)) // a scan downloads every blob it lists
 			q.mu.Lock()
 			for _, b := range blobs {
 				q.blobs = append(q.blobs, scanBlob{*l, b})

@@ -22,8 +22,9 @@ type Reporter interface {
 	// PageListed is called once per page of a content listing received
 	// (GET subscriptions/content, including each NextPageUri page).
 	PageListed()
-	// BlobsQueued is called when n more content blobs are known to be
-	// downloaded (typically with the number of blobs on a listed page).
+	// BlobsQueued is called when n more content blobs are handed to the
+	// downloader; a negative n withdraws blobs that will not be downloaded
+	// after all (a run that stopped early, e.g. at max_fetch).
 	BlobsQueued(n int)
 	// BlobDone is called when one content blob was downloaded (or skipped),
 	// with the number of records it held.
@@ -147,7 +148,7 @@ func (b *Bar) PageListed() {
 
 // BlobsQueued implements Reporter.
 func (b *Bar) BlobsQueued(n int) {
-	if n <= 0 {
+	if n == 0 {
 		return
 	}
 	b.mu.Lock()
@@ -156,7 +157,7 @@ func (b *Bar) BlobsQueued(n int) {
 		return
 	}
 	b.touch()
-	b.queued += n
+	b.queued = max(b.queued+n, b.done)
 	b.update()
 }
 
