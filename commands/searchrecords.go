@@ -23,10 +23,7 @@ import (
 const searchDeadline = 15 * time.Minute
 
 // searchTableFields are the human-readable table's columns.
-var searchTableFields = []struct {
-	field int
-	key   string
-}{
+var searchTableFields = []fieldKey{
 	{activity.FieldCreationTime, "CreationTime"},
 	{activity.FieldUserID, "UserId"},
 	{activity.FieldClientIP, "ClientIP"},
@@ -316,18 +313,7 @@ func (s *searchRun) humanReadable() string {
 	if len(s.kept) == 0 {
 		b.WriteString(xcontext.Table(title, nil, nil))
 	} else {
-		b.WriteString("### ")
-		b.WriteString(title)
-		b.WriteString("\n|")
-		for _, c := range searchTableFields {
-			b.WriteString(c.key)
-			b.WriteByte('|')
-		}
-		b.WriteString("\n|")
-		for range searchTableFields {
-			b.WriteString("---|")
-		}
-		b.WriteByte('\n')
+		writeTableHead(&b, title, searchTableFields)
 		for i := range s.kept {
 			r := &s.kept[i].rec
 			b.WriteString("| ")
