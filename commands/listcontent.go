@@ -125,6 +125,9 @@ func listContent(ctx context.Context, env *Env) (*Result, error) {
 	if incomplete != "" {
 		entries = append(entries, xcontext.Warning(incomplete))
 	}
+	if w, ok := skewWarning(env, c); ok {
+		entries = append(entries, w)
+	}
 	return &Result{Entries: entries}, nil
 }
 
