@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -189,5 +190,33 @@ func TestFetchLastRunHygiene(t *testing.T) {
 	out, code := e.fetchRun(p, json.RawMessage(`{"version":1,"streams":{"Audit.General":{"cursor":"2026-11-28T11:00:00Z","from":"2026-11-28T11:00:00Z"}},"diagnostics":"not an object"}`))
 	if code != 0 || out.Incidents == nil || len(*out.Incidents) != 1 {
 		t.Errorf("garbage diagnostics: exit %d: %v", code, out.Results)
+	}
+}
+
+// TestSkewReported: test-module fails on a skew above 5 minutes (Entra ID's
+// tolerance), passes under it; list-content warns from a minute on.
+func TestSkewReported(t *testing.T) {
+	for _, tc := range []struct {
+		apiAhead time.Duration
+		ok       bool
+	}{{2 * time.Minute, true}, {-4 * time.Minute, true}, {6 * time.Minute, false}, {-(2*time.Hour + 3*time.Minute), false}} {
+		e := newFetchEmu(t, testNow)
+		e.srv.SetClockOffset(tc.apiAhead)
+		e.srv.Subscribe(e.tenant, "Audit.General")
+		out, code := Run(context.Background(), &Envelope{Command: CmdTestModule, Params: map[string]any{"base_url": e.srv.BaseURL()}}, e.deps)
+		msg := outputWarnings(out)
+		if tc.ok && (code != 0 || strings.TrimSpace(msg) != "ok") {
+			t.Errorf("API %s ahead: exit %d %q, want ok", tc.apiAhead, code, msg)
+		}
+		if !tc.ok && (code != 1 || !strings.Contains(msg, "clock is") || !strings.Contains(msg, "NTP")) {
+			t.Errorf("API %s ahead: exit %d %q, want a failure naming the skew", tc.apiAhead, code, msg)
+		}
+	}
+	e := newFetchEmu(t, testNow)
+	e.srv.SetClockOffset(-(2*time.Hour + 3*time.Minute))
+	e.srv.Subscribe(e.tenant, "Audit.General")
+	out, code := Run(context.Background(), &Envelope{Command: CmdListContent, Params: map[string]any{"base_url": e.srv.BaseURL()}, Args: map[string]any{"content_type": "Audit.General"}}, e.deps)
+	if w := outputWarnings(out); code != 0 || !strings.Contains(w, "the engine's clock is 2h03m ahead of Microsoft's; times are taken from the API") {
+		t.Errorf("list-content: exit %d %q", code, w)
 	}
 }

@@ -14,12 +14,15 @@ import (
 	"github.com/secops-go/ms-management-activity/internal/activity"
 )
 
-// contentRecordFields maps the record fields to the ContentRecord context
-// keys, in the reference integration's order (build_event_context).
-var contentRecordFields = []struct {
+// fieldKey names a record field (activity.Field*) in an output.
+type fieldKey struct {
 	field int
 	key   string
-}{
+}
+
+// contentRecordFields maps the record fields to the ContentRecord context
+// keys, in the reference integration's order (build_event_context).
+var contentRecordFields = []fieldKey{
 	{activity.FieldCreationTime, "CreationTime"},
 	{activity.FieldID, "ID"},
 	{activity.FieldRecordType, "RecordType"},
@@ -36,10 +39,7 @@ var contentRecordFields = []struct {
 }
 
 // contentTableFields are the human-readable table's columns.
-var contentTableFields = []struct {
-	field int
-	key   string
-}{
+var contentTableFields = []fieldKey{
 	{activity.FieldID, "ID"},
 	{activity.FieldCreationTime, "CreationTime"},
 	{activity.FieldWorkload, "Workload"},
@@ -124,6 +124,9 @@ func listContent(ctx context.Context, env *Env) (*Result, error) {
 	}
 	if incomplete != "" {
 		entries = append(entries, xcontext.Warning(incomplete))
+	}
+	if w, ok := skewWarning(env, c); ok {
+		entries = append(entries, w)
 	}
 	return &Result{Entries: entries}, nil
 }
@@ -267,20 +270,26 @@ func (o *contentOutput) humanReadable() string {
 	}
 	var b strings.Builder
 	b.Grow(len(o.title) + 64 + o.hr.Len())
+	writeTableHead(&b, o.title, contentTableFields)
+	b.WriteString(o.hr.String())
+	return b.String()
+}
+
+// writeTableHead writes a markdown table's title, header and separator
+// rows, as tableToMarkdown does; the rows follow.
+func writeTableHead(b *strings.Builder, title string, cols []fieldKey) {
 	b.WriteString("### ")
-	b.WriteString(o.title)
+	b.WriteString(title)
 	b.WriteString("\n|")
-	for _, f := range contentTableFields {
-		b.WriteString(f.key)
+	for _, c := range cols {
+		b.WriteString(c.key)
 		b.WriteByte('|')
 	}
 	b.WriteString("\n|")
-	for range contentTableFields {
+	for range cols {
 		b.WriteString("---|")
 	}
 	b.WriteByte('\n')
-	b.WriteString(o.hr.String())
-	return b.String()
 }
 
 type skippedBlob struct {

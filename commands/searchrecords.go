@@ -23,10 +23,7 @@ import (
 const searchDeadline = 15 * time.Minute
 
 // searchTableFields are the human-readable table's columns.
-var searchTableFields = []struct {
-	field int
-	key   string
-}{
+var searchTableFields = []fieldKey{
 	{activity.FieldCreationTime, "CreationTime"},
 	{activity.FieldUserID, "UserId"},
 	{activity.FieldClientIP, "ClientIP"},
@@ -55,7 +52,7 @@ func searchRecords(ctx context.Context, env *Env) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	run := &searchRun{req: &req, byID: map[string]int{}, blobsByType: map[string]int{}, skipped: map[string][]skippedBlob{}}
+	run := &searchRun{ctx: ctx, req: &req, byID: map[string]int{}, blobsByType: map[string]int{}, skipped: map[string][]skippedBlob{}}
 	if mc, ok := env.Progress.(progress.MatchCounter); ok {
 		run.matches = mc
 	}
@@ -101,6 +98,7 @@ func searchRecords(ctx context.Context, env *Env) (*Result, error) {
 
 // searchRun is one search's state while blobs stream by.
 type searchRun struct {
+	ctx        context.Context // the run's: done means out of time or cancelled
 	req        *searchRequest
 	matcher    *search.Matcher
 	matches    progress.MatchCounter // nil: not shown
@@ -188,7 +186,7 @@ func (s *searchRun) take(it activity.ScanItem) error {
 	ct := it.Listing.ContentType
 	s.blobsByType[ct]++
 	if it.Err != nil {
-		if errors.Is(it.Err, context.Canceled) || errors.Is(it.Err, context.DeadlineExceeded) {
+		if s.ctx.Err() != nil {
 			return it.Err // the run is over; Scan reports why
 		}
 		// Failed after retries, expired or unreadable: the search goes on
@@ -248,8 +246,8 @@ func (s *searchRun) listingFailed(it activity.ScanItem) {
 		}
 		return
 	}
-	if errors.Is(it.Err, context.Canceled) || errors.Is(it.Err, context.DeadlineExceeded) {
-		return // counted as the run's time-out
+	if s.ctx.Err() != nil {
+		return // the run's end, not this listing's failure
 	}
 	s.failedListings = append(s.failedListings, failedListing{it.Listing, it.Err})
 }
@@ -316,18 +314,7 @@ func (s *searchRun) humanReadable() string {
 	if len(s.kept) == 0 {
 		b.WriteString(xcontext.Table(title, nil, nil))
 	} else {
-		b.WriteString("### ")
-		b.WriteString(title)
-		b.WriteString("\n|")
-		for _, c := range searchTableFields {
-			b.WriteString(c.key)
-			b.WriteByte('|')
-		}
-		b.WriteString("\n|")
-		for range searchTableFields {
-			b.WriteString("---|")
-		}
-		b.WriteByte('\n')
+		writeTableHead(&b, title, searchTableFields)
 		for i := range s.kept {
 			r := &s.kept[i].rec
 			b.WriteString("| ")

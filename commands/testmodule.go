@@ -7,6 +7,7 @@ import (
 
 	xcontext "github.com/secops-go/ms-management-activity/context"
 	"github.com/secops-go/ms-management-activity/internal/activity"
+	"github.com/secops-go/ms-management-activity/internal/fetch"
 )
 
 // testModule checks, in order, the configuration, getting a token and a
@@ -49,6 +50,9 @@ func testModule(ctx context.Context, env *Env) (*Result, error) {
 	subs, err := c.ListSubscriptions(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("step 3 of 3 (listing subscriptions) failed: %s. Check base_url, the app's ActivityFeed.Read permission and the tenant.", sentence(err))
+	}
+	if d, ok := clockSkew(c); ok && (d > testModuleMaxSkew || d < -testModuleMaxSkew) {
+		return nil, fmt.Errorf("step 3 of 3 (the clock) failed: %s. Fetching loses nothing to it, but Microsoft Entra ID checks token and certificate times with about %s of tolerance: set the engine's time right (NTP) and test again.", fetch.SkewMessage(d), humanMinutes(testModuleMaxSkew))
 	}
 	if p.IsFetch && len(fetchTypes) > 0 {
 		enabled := map[string]bool{}

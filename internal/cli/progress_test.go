@@ -138,3 +138,23 @@ func TestProgressWithARealTerminal(t *testing.T) {
 		t.Error("progress on stdout")
 	}
 }
+
+// search-records shows its matches in the progress on a terminal, and
+// nothing on stderr otherwise.
+func TestSearchProgressShowsMatches(t *testing.T) {
+	f := newEmulatorFixture(t, "yaml")
+	argv := []string{"search-records", "client_ips=0.0.0.0/0,::/0", "limit=100000", "--params", f.params}
+	quiet := runCLIProgress(t, f.env, false, argv...)
+	loud := runCLIProgress(t, f.env, true, argv...)
+	if quiet.code != 0 || loud.code != 0 {
+		t.Fatalf("codes %d %d\n%s\n%s", quiet.code, loud.code, quiet.stderr, loud.stderr)
+	}
+	if quiet.stderr != "" {
+		t.Errorf("stderr without a terminal = %q, want nothing", quiet.stderr)
+	}
+	for _, want := range []string{"search-records: pages", " matches\n"} {
+		if !strings.Contains(loud.stderr, want) {
+			t.Errorf("progress on stderr lacks %q:\n%q", want, loud.stderr)
+		}
+	}
+}

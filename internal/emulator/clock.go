@@ -5,12 +5,6 @@ import (
 	"time"
 )
 
-// WithClockOffset starts the emulator d ahead of its clock (negative: behind);
-// see SetClockOffset.
-func WithClockOffset(d time.Duration) Option {
-	return func(s *Server) { s.offset.Store(int64(d)) }
-}
-
 // SetClockOffset makes the emulator run d ahead of the clock it was built
 // with (negative: behind), so a client sharing that clock sees a host clock
 // that disagrees with Microsoft's, as on an engine whose NTP is broken.

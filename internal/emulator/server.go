@@ -5,9 +5,8 @@
 // Every client under test talks HTTP to it exactly as it would to Microsoft.
 //
 // Its surface, by job:
-//   - start and stop: NewServer, NewTLSServer (options WithClock,
-//     WithClockOffset), Close, URL, BaseURL (the base_url parameter),
-//     Client, Now, TLSServer;
+//   - start and stop: NewServer, NewTLSServer (option WithClock), Close,
+//     URL, BaseURL (the base_url parameter), Client, Now, TLSServer;
 //   - content: AddTenant, Subscribe, AddBlob, Generate (Generation,
 //     DemoGeneration, DemoTenantID), MarkExpired, Records, ContentTypes;
 //   - identity: RegisterApp (App), AddAuthCode, AddRefreshToken,
@@ -15,7 +14,8 @@
 //     OproxyParams, IssueToken, RevokeTokens, FailTokens (TokenFault);
 //   - faults: FailNext and SetRandomFaults with a Fault (Throttle, Status,
 //     Slow and the predeclared ones), ClearFaults, SetLatency, SetPageSize,
-//     SetPagingLoop, ExpireNextPages, BreakBlob, HealBlob, SetClockOffset;
+//     SetPagingLoop, ExpireNextPages, BreakBlob, HealBlob, SetRepeatListing,
+//     SetClockOffset;
 //   - observation: Count, LastPublisherIdentifier, MissingPublisherIdentifier.
 //
 // Its users are the tests, the benchmarks, and the human command line's demo

@@ -126,17 +126,19 @@ func (r *runner) blobFailed(sr *streamRun, e *entry, derr error) error {
 		r.delivered(sr, e)
 		return nil
 	}
-	sr.failures++
 	if e.retry != nil {
+		// Known to fail: failing again says nothing about the API, unless
+		// the failure is not the blob's own.
 		e.retry.failedAgain(r.now, derr)
 		sr.renewed++
 		e.done = true
-		if !blobFault(derr) || sr.failures > maxFailuresInARow {
+		if !blobFault(derr) {
 			sr.failed = derr
 		}
 		return nil
 	}
-	if !blobFault(derr) || sr.failures > maxFailuresInARow || retryCount(r.st) >= MaxRetryBlobs {
+	sr.failures++
+	if !blobFault(derr) || e.blob.ContentURI == "" || sr.failures > maxFailuresInARow || retryCount(r.st) >= MaxRetryBlobs {
 		if blobFault(derr) && retryCount(r.st) >= MaxRetryBlobs {
 			derr = fmt.Errorf("%w (the retry set is full with %d blobs, so this content type waits at this blob)", derr, MaxRetryBlobs)
 		}

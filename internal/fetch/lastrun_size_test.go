@@ -11,40 +11,67 @@ import (
 )
 
 // TestFetchLastRunSize measures lastRun for a tenant producing 1M records
-// a day at the default overlap, fetched every minute, in steady state.
+// a day at the default overlap, fetched every minute, in steady state: with
+// no failing blob, and with 100 blobs that fail on every run (the retry set
+// full, each holding the record hashes around it up to MaxHeldRecords).
 // The dedupe set is filled directly (no HTTP): what is measured is the
 // encoding of what a steady-state run keeps.
+//
+//	go test ./internal/fetch -run TestFetchLastRunSize -v
 func TestFetchLastRunSize(t *testing.T) {
+	for _, failing := range []int{0, MaxRetryBlobs} {
+		raw, st, warnings := steadyLastRun(t, failing)
+		blobs, records := st.Sizes()
+		retries := len(st.Streams["Audit.General"].Retry)
+		t.Logf("lastRun at 1M records/day, overlap 1h, %d failing blobs (%d in the retry set): %d bytes (%.2f MiB), %d blob hashes, %d record hashes (%.2f bytes/record), %d warnings in the last run",
+			failing, retries, len(raw), float64(len(raw))/(1<<20), blobs, records, float64(len(raw))/float64(records), warnings)
+		if retries != failing {
+			t.Errorf("%d blobs in the retry set, want %d", retries, failing)
+		}
+		if len(raw) > 1<<20 {
+			t.Errorf("lastRun is %d bytes, above 1 MiB", len(raw))
+		}
+	}
+}
+
+// steadyLastRun runs a first fetch over 2h10m, then one run every 30
+// minutes for three hours (the dedupe set does not depend on the interval) (so the first failing blobs are past the dedupe horizon and
+// hold record hashes), the first blob of each of the first failing minutes
+// failing on every download.
+func steadyLastRun(t *testing.T, failing int) (json.RawMessage, *State, int) {
+	t.Helper()
 	const perDay = 1_000_000
 	const recordsPerBlob = 100
-	now := t0
 	overlap := time.Hour
-	src := &steadySource{now: now, perMinute: perDay / (24 * 60), perBlob: recordsPerBlob}
+	src := &steadySource{now: t0, perMinute: perDay / (24 * 60), perBlob: recordsPerBlob, fail: map[int64]bool{}}
+	first := t0.Add(-130 * time.Minute).Truncate(time.Minute)
+	for m := 0; m < failing; m++ {
+		src.fail[first.Add(time.Duration(m)*time.Minute).Unix()] = true
+	}
 	var st *State
 	var raw json.RawMessage
-	// A first run over 2h10m fills the horizon (records are kept for two
-	// overlaps behind the cursor), then a run every minute reaches the
-	// steady state.
-	for m := 0; m <= 5; m++ {
-		src.now = now.Add(time.Duration(m) * time.Minute)
-		out := Run(context.Background(), src, st, Options{
+	var out *Outcome
+	for m := 0; m <= 180; m += 30 {
+		src.now = t0.Add(time.Duration(m) * time.Minute)
+		// Decode what the previous run wrote, as the engine hands it back.
+		if raw != nil {
+			var err error
+			if st, err = Decode(raw); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out = Run(context.Background(), src, st, Options{
 			Now: src.now, ContentTypes: []string{"Audit.General"}, Overlap: overlap, FirstFetch: 130 * time.Minute, MaxFetch: 1 << 30,
 		})
 		if out.Err != nil {
 			t.Fatal(out.Err)
 		}
-		st = out.State
 		var err error
-		if raw, err = st.Encode(out.Diagnostics); err != nil {
+		if raw, err = out.State.Encode(out.Diagnostics); err != nil {
 			t.Fatal(err)
 		}
 	}
-	blobs, records := st.Sizes()
-	t.Logf("lastRun at 1M records/day, overlap 1h, one run a minute: %d bytes (%.2f MiB), %d blob hashes, %d record hashes (%.2f bytes/record)",
-		len(raw), float64(len(raw))/(1<<20), blobs, records, float64(len(raw))/float64(records))
-	if len(raw) > 1<<20 {
-		t.Errorf("lastRun is %d bytes, above 1 MiB", len(raw))
-	}
+	return raw, out.State, len(out.Warnings)
 }
 
 // steadySource is an in-memory Source producing perMinute records a
@@ -54,7 +81,11 @@ type steadySource struct {
 	now       time.Time
 	perMinute int
 	perBlob   int
+	fail      map[int64]bool // minutes whose first blob fails to download
 }
+
+// steadyBlobURI is a content URI as long as the API's.
+const steadyBlobURI = "https://manage.office.com/api/v1.0/6ba7b810-9dad-11d1-80b4-00c04fd430c8/activity/feed/audit/"
 
 func (s *steadySource) ListContent(_ context.Context, ct string, start, end time.Time) ([]activity.Blob, error) {
 	var out []activity.Blob
@@ -63,7 +94,9 @@ func (s *steadySource) ListContent(_ context.Context, ct string, start, end time
 			continue
 		}
 		for b := 0; b*s.perBlob < s.perMinute; b++ {
-			out = append(out, activity.Blob{ContentType: ct, ContentID: fmt.Sprintf("%d$%d", m.Unix(), b), ContentCreated: m.Format("2006-01-02T15:04:05.000Z")})
+			// Content IDs as long as the API's.
+			id := fmt.Sprintf("%d$%d$audit_general$Audit_General$na0034", m.Unix(), b)
+			out = append(out, activity.Blob{ContentType: ct, ContentID: id, ContentURI: steadyBlobURI + id, ContentCreated: m.Format("2006-01-02T15:04:05.000Z")})
 		}
 	}
 	return out, nil
@@ -74,6 +107,13 @@ func (s *steadySource) Download(_ context.Context, blobs []activity.Blob, fn fun
 		var idx int
 		var minute int64
 		fmt.Sscanf(b.ContentID, "%d$%d", &minute, &idx)
+		if idx == 0 && s.fail[minute] {
+			err := &activity.APIError{Op: "download blob", Status: 500, Code: activity.CodeInternal, Message: "An internal error occurred. Retry the request.", Attempts: 6}
+			if err := fn(b, nil, fmt.Errorf("download content blob %s: %w", b.ContentID, err)); err != nil {
+				return err
+			}
+			continue
+		}
 		n := min(s.perBlob, s.perMinute-idx*s.perBlob)
 		recs := make([]activity.Record, n)
 		for i := range recs {
