@@ -52,7 +52,7 @@ func searchRecords(ctx context.Context, env *Env) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	run := &searchRun{req: &req, byID: map[string]int{}, blobsByType: map[string]int{}, skipped: map[string][]skippedBlob{}}
+	run := &searchRun{ctx: ctx, req: &req, byID: map[string]int{}, blobsByType: map[string]int{}, skipped: map[string][]skippedBlob{}}
 	if mc, ok := env.Progress.(progress.MatchCounter); ok {
 		run.matches = mc
 	}
@@ -98,6 +98,7 @@ func searchRecords(ctx context.Context, env *Env) (*Result, error) {
 
 // searchRun is one search's state while blobs stream by.
 type searchRun struct {
+	ctx        context.Context // the run's: done means out of time or cancelled
 	req        *searchRequest
 	matcher    *search.Matcher
 	matches    progress.MatchCounter // nil: not shown
@@ -185,7 +186,7 @@ func (s *searchRun) take(it activity.ScanItem) error {
 	ct := it.Listing.ContentType
 	s.blobsByType[ct]++
 	if it.Err != nil {
-		if errors.Is(it.Err, context.Canceled) || errors.Is(it.Err, context.DeadlineExceeded) {
+		if s.ctx.Err() != nil {
 			return it.Err // the run is over; Scan reports why
 		}
 		// Failed after retries, expired or unreadable: the search goes on
@@ -245,8 +246,8 @@ func (s *searchRun) listingFailed(it activity.ScanItem) {
 		}
 		return
 	}
-	if errors.Is(it.Err, context.Canceled) || errors.Is(it.Err, context.DeadlineExceeded) {
-		return // counted as the run's time-out
+	if s.ctx.Err() != nil {
+		return // the run's end, not this listing's failure
 	}
 	s.failedListings = append(s.failedListings, failedListing{it.Listing, it.Err})
 }

@@ -260,3 +260,39 @@ func TestSearchCancelledFails(t *testing.T) {
 		t.Fatalf("a cancelled search exited 0: %+v", out.Results)
 	}
 }
+
+// timeoutTransport fails every request for one blob as an HTTP client
+// timeout does (an error wrapping context.DeadlineExceeded), while the
+// run's own context is fine.
+type timeoutTransport struct {
+	base http.RoundTripper
+	blob string
+}
+
+func (t timeoutTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/"+t.blob) {
+		return nil, fmt.Errorf("net/http: request canceled (Client.Timeout exceeded while awaiting headers): %w", context.DeadlineExceeded)
+	}
+	return t.base.RoundTrip(r)
+}
+
+// A blob whose requests all time out is a skipped blob, not the end of the
+// search.
+func TestSearchBlobTimingOutIsAWarning(t *testing.T) {
+	e := newEmu(t)
+	e.srv.Subscribe("contoso", "Audit.General")
+	slow := e.srv.AddBlob("contoso", "Audit.General", testNow.Add(-5*time.Hour), searchRecord("slow", "alice@contoso.com", testNow.Add(-6*time.Hour)))
+	e.srv.AddBlob("contoso", "Audit.General", testNow.Add(-4*time.Hour), searchRecord("fine", "alice@contoso.com", testNow.Add(-5*time.Hour)))
+	tr := timeoutTransport{base: e.srv.Client().Transport, blob: slow}
+	e.deps.HTTPClient = func(p *params.Params) *http.Client { return &http.Client{Transport: tr} }
+	hr, ids, warnings, code := e.search(t, nil, map[string]any{"user_ids": "alice@contoso.com"})
+	if code != 0 {
+		t.Fatalf("exit %d: %q", code, warnings)
+	}
+	if strings.Join(ids, ",") != "fine" || !strings.Contains(hr, "**The search is incomplete**: 1 content blob could not be read") {
+		t.Errorf("records %v, hr:\n%s", ids, hr)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], slow) {
+		t.Errorf("warnings %q, want one naming %s", warnings, slow)
+	}
+}
