@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 )
 
 // FetchContent downloads one content blob (its contentUri) and returns its
@@ -15,15 +16,20 @@ import (
 // (AF20050/51/52) and undecodable bodies are errors for which IsSkippable is
 // true.
 func (c *Client) FetchContent(ctx context.Context, contentURI string) ([]Record, error) {
-	return c.fetch(ctx, Blob{ContentURI: contentURI, ContentID: contentURI})
+	return c.fetch(ctx, Blob{ContentURI: contentURI, ContentID: contentURI}, nil)
 }
 
-func (c *Client) fetch(ctx context.Context, b Blob) ([]Record, error) {
+// fetch downloads one blob, charging what it decodes to ch (nil: no
+// budget).
+func (c *Client) fetch(ctx context.Context, b Blob, ch *charge) ([]Record, error) {
 	id := b.ContentID
 	if id == "" {
 		id = b.ContentURI
 	}
 	cl := &call{op: "download content blob " + id, contentType: "", method: http.MethodGet, url: b.ContentURI, gated: true}
+	if ch != nil {
+		cl.head = ch.head
+	}
 	var recs []Record
 	err := c.do(ctx, cl, func(resp *http.Response) error {
 		recs = recs[:0]
@@ -31,10 +37,14 @@ func (c *Client) fetch(ctx context.Context, b Blob) ([]Record, error) {
 			return &ContentError{ContentID: id, Reason: tooLarge(c.cfg.MaxBlobBytes), TooLarge: true}
 		}
 		d := newBlobDecoder(resp.Body, c.cfg.MaxBlobBytes, id)
+		d.charge = ch
 		for {
 			r, err := d.next()
 			if err == io.EOF {
 				return nil
+			}
+			if err == nil {
+				err = ch.take(recordSize)
 			}
 			if err != nil {
 				return err
@@ -62,8 +72,10 @@ func tooLarge(max int64) string {
 // Download fetches blobs with the client's worker pool and calls fn once per
 // blob, in the order of blobs, with the blob's records in their order (or
 // the blob's error) — the same sequence at any concurrency. Workers fetch at
-// most 2×Concurrency blobs ahead of fn, so memory stays bounded however many
-// blobs there are.
+// most 2×Concurrency blobs ahead of fn, and what they hold is bounded by the
+// run's in-flight budget (twice MaxBlobBytes, see budget) whatever the
+// concurrency and the blobs' sizes: a blob's bytes are released when fn
+// returns for it.
 //
 // fn decides what a blob error means: return nil to go on (e.g. when
 // IsSkippable(err)), or an error to stop; Download then returns that error.
@@ -80,8 +92,23 @@ func (c *Client) Download(ctx context.Context, blobs []Blob, fn func(b Blob, rec
 	workers := min(c.cfg.Concurrency, len(blobs))
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	defer wg.Wait() // runs after cancel: no worker outlives Download
-	defer cancel()
+	// next is the index of the blob fn gets next: that download never
+	// waits for the budget.
+	var next atomic.Int64
+	charges := make([]*charge, len(blobs))
+	for i := range charges {
+		charges[i] = &charge{b: c.budget, ctx: ctx, head: func() bool { return next.Load() == int64(i) }}
+	}
+	defer func() {
+		cancel()
+		wg.Wait() // no worker outlives Download
+		// What was not delivered (stopped, canceled) is released too.
+		for i := int(next.Load()); i < len(charges); i++ {
+			if n := charges[i].bytes; n > 0 {
+				c.budget.give(n)
+			}
+		}
+	}()
 
 	type result struct {
 		recs []Record
@@ -115,7 +142,7 @@ func (c *Client) Download(ctx context.Context, blobs []Blob, fn func(b Blob, rec
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				recs, err := c.fetch(ctx, blobs[i])
+				recs, err := c.fetch(ctx, blobs[i], charges[i])
 				results[i] <- result{recs, err}
 			}
 		}()
@@ -133,7 +160,12 @@ func (c *Client) Download(ctx context.Context, blobs []Blob, fn func(b Blob, rec
 		if r.err != nil && ctx.Err() != nil {
 			return r.err
 		}
-		if err := fn(blobs[i], r.recs, r.err); err != nil {
+		err := fn(blobs[i], r.recs, r.err)
+		if n := charges[i].bytes; n > 0 {
+			c.budget.give(n)
+		}
+		next.Store(int64(i + 1))
+		if err != nil {
 			return err
 		}
 	}
@@ -182,6 +214,8 @@ type blobDecoder struct {
 	// examined counts the bytes handed to the record parser (tests check it
 	// stays linear in the body).
 	examined int64
+	// charge is told every byte read (nil: no budget).
+	charge *charge
 	// bound finds where a record that did not fit the buffer ends, resuming
 	// across refills, so the full parser runs on it once it is whole
 	// instead of restarting from its first byte after every short read.
@@ -314,6 +348,9 @@ func (d *blobDecoder) fill() error {
 	d.total += int64(n)
 	if d.total > d.max {
 		return &ContentError{ContentID: d.id, Reason: tooLarge(d.max), TooLarge: true}
+	}
+	if cerr := d.charge.take(int64(n)); cerr != nil {
+		return cerr
 	}
 	if err == io.EOF {
 		d.eof = true

@@ -109,6 +109,7 @@ type Client struct {
 	limiter *rate.Limiter
 	limMu   sync.Mutex
 	gate    *gate
+	budget  *budget // bytes downloaded and not yet delivered (budget.go)
 	stats   counters
 	server  *ServerClock // the API's clock, from Date headers (serverclock.go)
 	// maxPageBytes is MaxPageBytes (tests lower it).
@@ -210,6 +211,7 @@ func New(cfg Config) (*Client, error) {
 		// so a fake clock makes throttling tests instant.
 		limiter: rate.NewLimiter(rate.Limit(float64(cfg.RequestsPerMinute)/60), cfg.RequestsPerMinute),
 		gate:    newGate(cfg.Concurrency),
+		budget:  newBudget(cfg.MaxBlobBytes),
 		server:  NewServerClock(cfg.Clock),
 
 		maxPageBytes: MaxPageBytes,
@@ -240,6 +242,10 @@ type call struct {
 	url   string
 	// gated requests count against the adaptive download concurrency.
 	gated bool
+	// head, when set, reports that this download is the next one to be
+	// delivered: it passes the gate even when the gate is full, since the
+	// others may be waiting for the in-flight budget until it is delivered.
+	head func() bool
 }
 
 // readError is a failure to read a response body: a transport problem,
@@ -384,7 +390,7 @@ func (c *Client) once(ctx context.Context, cl *call, onOK func(*http.Response) e
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if cl.gated {
-		if err := c.gate.acquire(ctx); err != nil {
+		if err := c.gate.acquire(ctx, cl.head); err != nil {
 			return wait, false, err
 		}
 		defer c.gate.release()

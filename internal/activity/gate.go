@@ -22,10 +22,12 @@ func newGate(max int) *gate {
 	return &gate{max: max, limit: max, wake: make(chan struct{})}
 }
 
-func (g *gate) acquire(ctx context.Context) error {
+// acquire takes a slot; head (nil: never) lets the next download to be
+// delivered in over the limit.
+func (g *gate) acquire(ctx context.Context, head func() bool) error {
 	for {
 		g.mu.Lock()
-		if g.inflight < g.limit {
+		if g.inflight < g.limit || (head != nil && head()) {
 			g.inflight++
 			g.mu.Unlock()
 			return nil

@@ -161,7 +161,7 @@ func (c *Client) scanWorker(ctx context.Context, q *scanQueue, items chan<- Scan
 			items <- ScanItem{Listing: *l, Blobs: len(blobs), Err: err}
 			continue
 		}
-		recs, err := c.fetch(ctx, sb.blob)
+		recs, err := c.fetch(ctx, sb.blob, nil)
 		items <- ScanItem{Listing: sb.listing, Blob: &sb.blob, Records: recs, Err: err}
 	}
 }

@@ -1,0 +1,81 @@
+package activity
+
+import (
+	"context"
+	"sync"
+	"unsafe"
+)
+
+// budget bounds the memory of downloaded blobs not yet delivered, for the
+// whole run: bytes decoded plus the size of each Record. A download that is
+// not the next one to deliver waits while the others hold more than limit;
+// the next one never waits (its own per-blob cap bounds it), so at most
+// 2 × limit is held, whatever the parallelism, and the delivery order can
+// never deadlock. Download releases a blob's bytes once its callback
+// returns: a caller that keeps records after that holds them on its own
+// account (fetch keeps at most max_fetch).
+type budget struct {
+	mu    sync.Mutex
+	limit int64
+	used  int64
+	wake  chan struct{} // closed and replaced whenever bytes are released
+}
+
+// recordSize is what a Record costs besides its raw bytes.
+const recordSize = int64(unsafe.Sizeof(Record{}))
+
+func newBudget(limit int64) *budget { return &budget{limit: limit, wake: make(chan struct{})} }
+
+// take charges n bytes, waiting while the budget is spent unless head
+// reports that the caller's blob is the next one to deliver.
+func (b *budget) take(ctx context.Context, n int64, head func() bool) error {
+	for {
+		b.mu.Lock()
+		if b.used+n <= b.limit || head() {
+			b.used += n
+			b.mu.Unlock()
+			return nil
+		}
+		ch := b.wake
+		b.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// give releases n bytes and wakes the waiters (one may have become head).
+func (b *budget) give(n int64) {
+	b.mu.Lock()
+	b.used -= n
+	close(b.wake)
+	b.wake = make(chan struct{})
+	b.mu.Unlock()
+}
+
+func (b *budget) inFlight() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.used
+}
+
+// charge is one blob's account with the budget.
+type charge struct {
+	b     *budget
+	ctx   context.Context
+	head  func() bool
+	bytes int64 // charged so far (only the blob's worker adds)
+}
+
+func (c *charge) take(n int64) error {
+	if c == nil {
+		return nil
+	}
+	if err := c.b.take(c.ctx, n, c.head); err != nil {
+		return err
+	}
+	c.bytes += n
+	return nil
+}
