@@ -525,13 +525,24 @@ func TestBackoffBounds(t *testing.T) {
 	}
 }
 
+// TestDeadline: a deadline on the injected clock stops the back-off at
+// exactly the deadline, naming the last failure; no wall time is waited.
 func TestDeadline(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.Clock = clock.Real{} })
+	f := newFixture(t, nil)
 	f.srv.FailNext("subscriptions/list", 10, emulator.Status(503))
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	start := f.fake.Now()
+	ctx, cancel := clock.WithTimeout(context.Background(), f.fake, 1200*time.Millisecond)
 	defer cancel()
 	_, err := f.client.ListSubscriptions(ctx)
 	if err == nil || !strings.Contains(err.Error(), "deadline") || !strings.Contains(err.Error(), "503") {
 		t.Fatalf("err = %v", err)
+	}
+	// Back-off 0.25 s, 0.5 s (half of 0.5 s, 1 s: no jitter); the third
+	// wait, 1 s, would pass the deadline.
+	if got := f.fake.Now().Sub(start); got != 1200*time.Millisecond {
+		t.Errorf("fake time advanced %s, want the 1.2 s deadline", got)
+	}
+	if n := f.srv.Count("subscriptions/list"); n != 3 {
+		t.Errorf("%d sends before the deadline, want 3", n)
 	}
 }

@@ -182,7 +182,8 @@ type runner struct {
 }
 
 // Run lists, downloads and dedupes one fetch run. prev is the decoded
-// lastRun (nil on a first run); it is not modified.
+// lastRun (nil on a first run); it is updated in place and returned as
+// Outcome.State.
 func Run(ctx context.Context, src Source, prev *State, opt Options) *Outcome {
 	r := newRunner(ctx, src, prev, opt)
 	r.retryDue()
