@@ -179,6 +179,9 @@ type runner struct {
 	runs            []*streamRun
 	stopped         bool // max_fetch reached
 	blobsDone       int  // blobs handed back by Download this run
+	// heldShort are retried blobs whose nearby record hashes did not all
+	// fit in MaxHeldRecords this run.
+	heldShort []string
 }
 
 // Run lists, downloads and dedupes one fetch run. prev is the decoded
