@@ -321,3 +321,14 @@ func TestRetriedBlobKeepsDedupe(t *testing.T) {
 		t.Fatalf("held records kept after the blob was delivered: %s", last)
 	}
 }
+
+// TestNoDateHeaderWarns: without a Date header the run cannot know the
+// API's clock and says so.
+func TestNoDateHeaderWarns(t *testing.T) {
+	src := &fakeSource{now: t0, noDate: true}
+	src.add("Audit.General", t0.Add(-30*time.Minute), 0, "a")
+	_, out := runOnce(t, src, nil, defaultOpts())
+	if !hasWarning(out, "no Date header") || len(out.Items) != 1 {
+		t.Fatalf("items %v, warnings %v", ids(out.Items), out.Warnings)
+	}
+}

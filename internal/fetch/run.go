@@ -477,6 +477,8 @@ func (r *runner) finish() *Outcome {
 		if d >= SkewWarning || d <= -SkewWarning {
 			r.warn("%s", SkewMessage(d))
 		}
+	} else if r.opt.Server != nil && r.listed() {
+		r.warn("the API's answers carried no Date header, so times are taken from the engine's clock; if it is off, blobs may be skipped or listed too early (a proxy between the engine and Microsoft may drop the header)")
 	}
 	for _, sr := range r.runs {
 		sr.stats.Retrying = len(sr.s.Retry)
@@ -506,6 +508,16 @@ func (r *runner) finish() *Outcome {
 	}
 	out.Diagnostics.BlobHashes, out.Diagnostics.RecordHashes = st.Sizes()
 	return out
+}
+
+// listed reports whether any listing was answered this run.
+func (r *runner) listed() bool {
+	for _, sr := range r.runs {
+		if sr.stats.LastListingEnd != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // chunkSize is how many blobs to hand to Download next when need more
