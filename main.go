@@ -92,7 +92,7 @@ func runProtocol(clk clock.Clock, stdin io.Reader, stdout io.Writer, logger *slo
 		logger.Error("unusable envelope", "error", err)
 		return writeOutput(stdout, commands.ErrorOutput(err.Error()), commands.ExitBadEnvelope, logger)
 	}
-	out, code := commands.Run(context.Background(), envl, &commands.Deps{Clock: clk, Logger: logger, Secrets: secrets})
+	out, code := commands.Run(context.Background(), envl, &commands.Deps{Clock: clk, Logger: logger, Secrets: secrets, LimitMemory: commands.SetProcessMemoryLimit})
 	return writeOutput(stdout, out, code, logger)
 }
 

@@ -17,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -79,6 +80,13 @@ type Deps struct {
 	// are obtained) so that logs and error messages never show them. The
 	// logger should be built on Secrets.Handler; nil makes a fresh set.
 	Secrets *redact.Set
+	// LimitMemory, if set, is given the process's soft memory limit for
+	// the run's max_blob_mb: 2 × max_blob_mb + 64 MiB in all, less what the
+	// runtime does not manage (production: debug.SetMemoryLimit, unless
+	// GOMEMLIMIT is set). Downloads stay within the in-flight budget of
+	// activity; the limit keeps the garbage collector's slack inside the
+	// same bound.
+	LimitMemory func(bytes int64)
 	// Handlers overrides the registry (tests); nil uses Registry().
 	Handlers map[string]Handler
 
@@ -157,6 +165,9 @@ func Run(ctx context.Context, envl *Envelope, deps *Deps) (out *Output, code int
 		return fail(err)
 	}
 	d.Secrets.Add(p.Secrets()...)
+	if d.LimitMemory != nil {
+		d.LimitMemory(MemoryLimit(p.MaxBlobBytes))
+	}
 	if b := envl.WorkBudget(); b > 0 {
 		// On the injected clock, so tests run a 20 s budget in no time.
 		var cancel context.CancelFunc
@@ -399,4 +410,18 @@ func defaultTokenSource(ctx context.Context, env *Env) (activity.TokenSource, er
 		cfg.Secrets = env.Secrets
 	}
 	return auth.New(ctx, cfg)
+}
+
+// MemoryLimit is the soft memory limit of a run whose per-blob cap is
+// maxBlob: the bar of 2 × max_blob_mb + 64 MiB of resident memory, less
+// 24 MiB for the executable's code and data, which the runtime does not
+// count.
+func MemoryLimit(maxBlob int64) int64 { return 2*maxBlob + 40<<20 }
+
+// SetProcessMemoryLimit is the production LimitMemory: the runtime's soft
+// limit, unless GOMEMLIMIT (which the runtime reads itself) set one.
+func SetProcessMemoryLimit(n int64) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(n)
+	}
 }

@@ -228,6 +228,7 @@ func fetchSchedule(t *testing.T, seed uint64) (stats propertyStats, ok bool) {
 		}
 	}
 
+	ok = true
 	got := map[string]int{}
 	gotRaw := map[string]string{}
 	var lastRun json.RawMessage
@@ -254,6 +255,17 @@ func fetchSchedule(t *testing.T, seed uint64) (stats propertyStats, ok bool) {
 		}
 		lastRun = lastRunOf(t, out)
 		warnings = append(warnings, outputWarnings(out))
+		// Whatever the engine's clock says, no cursor passes the API's now.
+		var lr struct {
+			Streams map[string]struct{ Cursor time.Time } `json:"streams"`
+		}
+		_ = json.Unmarshal(lastRun, &lr)
+		for ct, s := range lr.Streams {
+			if s.Cursor.After(apiNow()) {
+				t.Errorf("seed %d run %d: %s cursor %s is past the API's now %s (engine %s ahead)", seed, stats.runs, ct, s.Cursor, apiNow(), hostAhead)
+				ok = false
+			}
+		}
 		if debug {
 			t.Logf("run %d at API %s (engine %+v): %d incidents, lastRun %s", stats.runs, at.Format(time.RFC3339), hostAhead, len(*out.Incidents), lastRun)
 		}
@@ -384,7 +396,6 @@ func fetchSchedule(t *testing.T, seed uint64) (stats propertyStats, ok bool) {
 	e.srv.ClearFaults()
 	healDue(true)
 	e.fake.Advance(2 * time.Minute)
-	ok = true
 	for i := 0; i < 300; i++ {
 		n := fetchOnce(false)
 		if n == 0 {

@@ -43,11 +43,17 @@ func (c *Client) fetch(ctx context.Context, b Blob, ch *charge) ([]Record, error
 			if err == io.EOF {
 				return nil
 			}
-			if err == nil {
-				err = ch.take(recordSize)
-			}
 			if err != nil {
 				return err
+			}
+			if len(recs) == cap(recs) {
+				// The slice is about to grow: charge the Records it will hold.
+				if err := ch.take(int64(max(8, 2*cap(recs))-cap(recs)) * recordSize); err != nil {
+					return err
+				}
+				grown := make([]Record, len(recs), max(8, 2*cap(recs)))
+				copy(grown, recs)
+				recs = grown
 			}
 			recs = append(recs, r)
 		}

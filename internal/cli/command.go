@@ -109,7 +109,7 @@ func (a *app) execute(ctx context.Context, o *commandOptions) (*commands.Output,
 // dispatch runs the envelope through the real dispatcher, with progress on
 // stderr when it is a terminal.
 func (a *app) dispatch(ctx context.Context, envl *commands.Envelope) (*commands.Output, int) {
-	deps := commands.Deps{Secrets: a.secrets, Clock: a.clock}
+	deps := commands.Deps{Secrets: a.secrets, Clock: a.clock, LimitMemory: commands.SetProcessMemoryLimit}
 	errw := a.io.Err
 	var bar *progress.Bar
 	if a.io.ErrTTY {

@@ -83,6 +83,12 @@ func (r *runner) prune() {
 		}
 	}
 	hold := r.holder()
+	defer func() {
+		if n := len(r.heldShort); n > 0 {
+			r.warn("%d content blob(s) in the retry set (such as %s): more records were delivered around them than the %d whose hashes lastRun keeps for them, so when they can be fetched some of their records may be delivered a second time.",
+				n, r.heldShort[0], MaxHeldRecords)
+		}
+	}()
 	for _, sr := range r.runs {
 		r.st.prune(sr.s, lo.Add(-r.opt.Overlap), hold)
 	}
@@ -141,8 +147,7 @@ func (r *runner) holder() func(minute int64, records []uint64) bool {
 			if held+len(records) > MaxHeldRecords {
 				if !short[x.ContentID] {
 					short[x.ContentID] = true
-					r.warn("content blob %s, in the retry set: too many records were delivered around its contentCreated %s to keep them all (more than %d), so when it can be fetched some of its records may be delivered a second time.",
-						x.ContentID, x.Created.Format(wireTime), MaxHeldRecords)
+					r.heldShort = append(r.heldShort, x.ContentID)
 				}
 				continue
 			}

@@ -10,20 +10,35 @@
 // later contentCreated, and records can be delivered again in other blobs.
 // So each content type keeps a cursor on contentCreated, and every run:
 //
-//  1. lists [from, now − 1 minute) in windows of at most 24 hours, where
+//  0. takes "now" from the API's clock (ServerClock: the Date header of its
+//     answers), never the host's, so an engine whose clock is off neither
+//     skips blobs the API has not made available yet nor asks for windows the
+//     API finds too old; a skew of a minute or more is a warning;
+//  1. fetches again the blobs of the retry set whose back-off has passed
+//     (retry.go);
+//  2. lists [from, now − 1 minute) in windows of at most 24 hours, where
 //     from is the cursor minus fetch_overlap (default 1 hour): the re-poll
-//     catches blobs that became listable late, up to one overlap late;
-//  2. never lists before now − 7 days + 15 minutes: a cursor older than that
-//     is moved up and a warning says which period could not be fetched;
-//  3. skips blobs already fully delivered (their contentId is in the dedupe
-//     set), downloads the others and skips records whose Id was delivered
-//     already (by any content type), so no record becomes two incidents;
-//  4. merges the content types' new blobs by contentCreated, window by
+//     catches blobs that became listable late, up to one overlap late; a
+//     window refused as too old (AF20055/AF20030) is recomputed from the
+//     API's clock and listed once more;
+//  3. never lists before now − 7 days + 15 minutes: a cursor older than that
+//     is moved up and a warning says which period could not be fetched; a
+//     cursor in the future is moved back to a safe point with a warning;
+//  4. skips blobs already fully delivered (their contentId is in the dedupe
+//     set) or met before in the run, downloads the others and skips records
+//     already delivered (by any content type; by Id, or by their bytes for a
+//     record without one), so no record becomes two incidents (deliver.go);
+//  5. merges the content types' new blobs by contentCreated, window by
 //     window, and cuts at max_fetch in that order (blob, then record); a cut
 //     inside a blob is remembered as (contentId, record offset);
-//  5. sets each cursor to the contentCreated of the first blob it did not
-//     fully deliver (or the end of what it listed), so a failure, a cut or a
-//     killed run (the engine keeps the previous lastRun) loses nothing.
+//  6. puts a blob that fails on its own in the retry set and goes on; a
+//     failure that is not the blob's (token, throttling, connection, five
+//     blobs in a row) stops the content type at that blob;
+//  7. sets each cursor to the contentCreated of the first listed blob it did
+//     not fully deliver (or the end of what it listed), never past the newest
+//     Date the API sent minus the settle margin (cursor.go), so a failure, a
+//     cut or a killed run (the engine keeps the previous lastRun) loses
+//     nothing.
 //
 // A run that fails returns its incidents only with a lastRun that describes
 // exactly what they delivered; with no incidents it fails with no lastRun.
@@ -37,6 +52,8 @@
 //		      "cursor": "2026-11-28T11:59:00Z",
 //		      "from": "2026-11-28T10:59:00Z",
 //		      "partials": [{"content_id": "…", "content_created": "2026-11-28T11:30:00.123Z", "offset": 500}],
+//		      "retry": [{"content_id": "…", "content_uri": "…", "content_created": "…", "first_failure": "…",
+//		                 "next_attempt": "…", "attempts": 3, "last_error": "…", "held_records": "AQ…"}],
 //		      "seen": "AQ…"
 //		    }
 //		  },
@@ -44,43 +61,53 @@
 //		  "diagnostics": {…}
 //		}
 //
-//	  - version: always 1; another version is refused (the engine keeps it).
+//	  - version: always 1; another version is refused (the engine keeps it),
+//	    and so is version 1 without streams (it must not pass for a first run).
 //	  - streams: one per content type ever fetched (a content type no longer
 //	    fetched keeps its position, so re-adding it does not re-deliver).
-//	  - cursor (UTC, seconds): every blob with contentCreated before it that the
-//	    API listed has been delivered, except the partials.
+//	  - cursor (UTC, seconds, the API's time): every blob with contentCreated
+//	    before it that the API listed has been delivered, except the partials
+//	    and the retry set.
 //	  - from (UTC, seconds): where the next listing starts (cursor − overlap,
 //	    never below what the dedupe set covers, nor before the first fetch).
-//	  - partials: blobs delivered up to offset records (a max_fetch cut).
-//	  - unreadable (optional): blobs that could not be decoded, with the
-//	    number of consecutive runs that failed on them, e.g.
-//	    [{"content_id": "…", "content_created": "…", "runs": 1}]. Such a blob
-//	    holds its content type's cursor (the run still exits 0 with a warning,
-//	    so the count is kept) until it reads or GiveUpRuns (3) runs failed on
-//	    it; it is then skipped with a warning naming it, rather than stalling
-//	    the content type until the blob expires. A blob over max_blob_mb is
-//	    never given up: raising the parameter fetches it.
+//	  - partials: blobs delivered up to offset records (a max_fetch cut). An
+//	    offset beyond the blob delivers it again from its first record, with a
+//	    warning (the records delivered already are recognized).
+//	  - retry (optional): blobs that failed on their own, at most
+//	    MaxRetryBlobs in all: content_uri to fetch them without listing them,
+//	    first_failure, attempts and last_error for people, next_attempt (the
+//	    API's time; back-off 1, 2, 4, 8, then 15 minutes), offset when a
+//	    max_fetch cut fell inside one, and held_records: the record hashes (a
+//	    set coded as in seen) that other blobs delivered within one overlap of
+//	    its contentCreated, kept after seen let them go (at most
+//	    MaxHeldRecords in all), so that its records delivered already are not
+//	    delivered again when it succeeds. An entry expires 7 days after
+//	    content_created, or when the API says the blob is gone, with a warning
+//	    naming it and the window of its records.
 //	  - seen: base64 of the dedupe set: a format byte (1), a uvarint bucket
 //	    count, then per bucket (one per minute of contentCreated, ascending)
 //	    the minute (varint Unix minutes for the first, uvarint delta after),
 //	    the set of fully delivered blob contentId hashes and the set of record
-//	    Id hashes first delivered by those blobs. A set is a uvarint size
+//	    hashes first delivered by those blobs. A set is a uvarint size
 //	    followed, when not empty, by a Rice parameter byte k and the gaps of
 //	    the sorted values, each a unary quotient (gap>>k one bits, a zero bit)
 //	    and k low bits, MSB first, padded to a byte. A hash is the first 8
-//	    bytes (little-endian) of SHA-256 of the contentId or record Id.
-//	    Buckets of blobs created before from − overlap are pruned, so a record
-//	    delivered again in a blob created up to one overlap later is still
-//	    recognized, and lastRun stays bounded (about 0.85 MiB at 1M records a
-//	    day with the default overlap).
+//	    bytes (little-endian) of SHA-256 of the contentId or record Id (of a
+//	    prefix and the record's bytes for a record without Id). Buckets of
+//	    blobs created before from − overlap are pruned (record hashes stay as
+//	    long as the slowest content type needs them, up to MaxRecordHashes),
+//	    so a record delivered again in a blob created up to one overlap later
+//	    is still recognized, and lastRun stays bounded (0.75 MiB at 1M records
+//	    a day with the default overlap, 0.88 MiB with a full retry set).
 //	  - migrated_from_last_fetch: the state began as the reference
 //	    integration's {"last_fetch": "YYYY-MM-DDTHH:MM:SS"}. That lastRun is
 //	    accepted: every content type starts at last_fetch with no overlap
 //	    (the reference kept no dedupe state, so going back would re-deliver);
 //	    blobs the reference already delivered from its last window may be
-//	    delivered once more, nothing is skipped.
-//	  - diagnostics: the last run's counters, warnings and error, for people;
-//	    never read back.
+//	    delivered once more, nothing is skipped. A last_fetch in the future
+//	    starts one overlap back from the API's now instead, with a warning.
+//	  - diagnostics: the last run's counters, warnings, error and clock
+//	    offset, for people; never read back, whatever it holds.
 //
 // An empty lastRun ({} or absent) is a first run: each content type starts
 // first_fetch_delta back from now (at most 7 days minus the margin).

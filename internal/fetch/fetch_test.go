@@ -38,6 +38,7 @@ type fakeSource struct {
 	hostAhead time.Duration
 	answered  bool
 	noProbe   bool
+	noDate    bool // answers carry no Date: the API's clock stays unknown
 	// listTwice lists every blob twice (as on two pages).
 	listTwice bool
 	downloads map[string]int
@@ -61,7 +62,7 @@ var blobError = &activity.APIError{Op: "download blob", Status: 500, Code: "AF50
 
 func (f *fakeSource) ListContent(_ context.Context, ct string, start, end time.Time) ([]activity.Blob, error) {
 	f.lists++
-	f.answered = true
+	f.answered = !f.noDate
 	if f.fail["list:"+ct] > 0 {
 		f.fail["list:"+ct]--
 		return nil, errors.New("listing failed")
@@ -92,7 +93,7 @@ func (f *fakeSource) ListContent(_ context.Context, ct string, start, end time.T
 }
 
 func (f *fakeSource) Download(ctx context.Context, blobs []activity.Blob, fn func(activity.Blob, []activity.Record, error) error) error {
-	f.answered = true
+	f.answered = !f.noDate
 	for _, b := range blobs {
 		var recs []activity.Record
 		var err error
@@ -151,7 +152,7 @@ func runOnce(t *testing.T, src *fakeSource, last json.RawMessage, opt Options) (
 	opt.Server = src
 	// A new run learns the API's clock again; the command asks the API
 	// before the run (noProbe: it did not get an answer).
-	src.answered = !src.noProbe
+	src.answered = !src.noProbe && !src.noDate
 	out := Run(context.Background(), src, st, opt)
 	raw, err := out.State.Encode(out.Diagnostics)
 	if err != nil {

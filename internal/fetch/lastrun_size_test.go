@@ -34,25 +34,35 @@ func TestFetchLastRunSize(t *testing.T) {
 	}
 }
 
-// steadyLastRun runs a first fetch over 2h10m, then one run every 30
-// minutes for three hours (the dedupe set does not depend on the interval) (so the first failing blobs are past the dedupe horizon and
-// hold record hashes), the first blob of each of the first failing minutes
-// failing on every download.
+// steadyLastRun runs a first fetch over 2h10m, then, with no failing
+// blob, one run a minute for five minutes (the steady state); with failing
+// blobs (four of every minute from the first, up to failing), runs 30 and 60
+// minutes later, by which time the failing blobs are past the dedupe
+// horizon and hold the record hashes around them up to MaxHeldRecords.
 func steadyLastRun(t *testing.T, failing int) (json.RawMessage, *State, int) {
 	t.Helper()
 	const perDay = 1_000_000
 	const recordsPerBlob = 100
 	overlap := time.Hour
-	src := &steadySource{now: t0, perMinute: perDay / (24 * 60), perBlob: recordsPerBlob, fail: map[int64]bool{}}
+	src := &steadySource{now: t0, perMinute: perDay / (24 * 60), perBlob: recordsPerBlob, fail: map[string]bool{}}
 	first := t0.Add(-130 * time.Minute).Truncate(time.Minute)
-	for m := 0; m < failing; m++ {
-		src.fail[first.Add(time.Duration(m)*time.Minute).Unix()] = true
+	for n, m := 0, first; n < failing; m = m.Add(time.Minute) {
+		// Four of the seven blobs of a minute: five failures in a row
+		// would stop the content type (an outage, not failing blobs).
+		for b := 0; b < 4 && n < failing; b++ {
+			src.fail[fmt.Sprintf("%d$%d", m.Unix(), b)] = true
+			n++
+		}
+	}
+	steps := []time.Duration{0, time.Minute, 2 * time.Minute, 3 * time.Minute, 4 * time.Minute, 5 * time.Minute}
+	if failing > 0 {
+		steps = []time.Duration{0, 30 * time.Minute, 60 * time.Minute}
 	}
 	var st *State
 	var raw json.RawMessage
 	var out *Outcome
-	for m := 0; m <= 180; m += 30 {
-		src.now = t0.Add(time.Duration(m) * time.Minute)
+	for _, d := range steps {
+		src.now = t0.Add(d)
 		// Decode what the previous run wrote, as the engine hands it back.
 		if raw != nil {
 			var err error
@@ -81,7 +91,7 @@ type steadySource struct {
 	now       time.Time
 	perMinute int
 	perBlob   int
-	fail      map[int64]bool // minutes whose first blob fails to download
+	fail      map[string]bool // "minute$index" of the blobs that fail to download
 }
 
 // steadyBlobURI is a content URI as long as the API's.
@@ -107,7 +117,7 @@ func (s *steadySource) Download(_ context.Context, blobs []activity.Blob, fn fun
 		var idx int
 		var minute int64
 		fmt.Sscanf(b.ContentID, "%d$%d", &minute, &idx)
-		if idx == 0 && s.fail[minute] {
+		if s.fail[fmt.Sprintf("%d$%d", minute, idx)] {
 			err := &activity.APIError{Op: "download blob", Status: 500, Code: activity.CodeInternal, Message: "An internal error occurred. Retry the request.", Attempts: 6}
 			if err := fn(b, nil, fmt.Errorf("download content blob %s: %w", b.ContentID, err)); err != nil {
 				return err

@@ -287,3 +287,48 @@ func (u *undecodableSource) Download(ctx context.Context, blobs []activity.Blob,
 		return fn(b, recs, err)
 	})
 }
+
+// TestRetriedBlobKeepsDedupe: a record of a failing blob that another blob
+// delivered meanwhile is not delivered again when the failing blob heals,
+// even hours later, after the dedupe set let that record go (found by the
+// property test).
+func TestRetriedBlobKeepsDedupe(t *testing.T) {
+	src := &fakeSource{now: t0, fail: map[string]int{}}
+	src.add("Audit.General", t0.Add(-40*time.Minute), 0, "shared", "own")
+	src.add("Audit.General", t0.Add(-30*time.Minute), 0, "shared", "other")
+	src.fail[src.blobs[0].id] = 1 << 30
+	last, out := runOnce(t, src, nil, defaultOpts())
+	if got := ids(out.Items); !slices.Equal(got, []string{"shared", "other"}) {
+		t.Fatalf("first run: %v", got)
+	}
+	for h := 1; h <= 4; h++ {
+		src.now = t0.Add(time.Duration(h) * time.Hour)
+		last, out = runOnce(t, src, last, defaultOpts())
+		if len(out.Items) != 0 {
+			t.Fatalf("hour %d: %v", h, ids(out.Items))
+		}
+	}
+	if !strings.Contains(string(last), `"held_records"`) {
+		t.Fatalf("no held records: %s", last)
+	}
+	delete(src.fail, src.blobs[0].id)
+	src.now = src.now.Add(time.Hour)
+	last, out = runOnce(t, src, last, defaultOpts())
+	if got := ids(out.Items); !slices.Equal(got, []string{"own"}) {
+		t.Fatalf("after healing: %v, want only own", got)
+	}
+	if strings.Contains(string(last), `"held_records"`) || strings.Contains(string(last), `"retry"`) {
+		t.Fatalf("held records kept after the blob was delivered: %s", last)
+	}
+}
+
+// TestNoDateHeaderWarns: without a Date header the run cannot know the
+// API's clock and says so.
+func TestNoDateHeaderWarns(t *testing.T) {
+	src := &fakeSource{now: t0, noDate: true}
+	src.add("Audit.General", t0.Add(-30*time.Minute), 0, "a")
+	_, out := runOnce(t, src, nil, defaultOpts())
+	if !hasWarning(out, "no Date header") || len(out.Items) != 1 {
+		t.Fatalf("items %v, warnings %v", ids(out.Items), out.Warnings)
+	}
+}

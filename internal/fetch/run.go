@@ -179,10 +179,14 @@ type runner struct {
 	runs            []*streamRun
 	stopped         bool // max_fetch reached
 	blobsDone       int  // blobs handed back by Download this run
+	// heldShort are retried blobs whose nearby record hashes did not all
+	// fit in MaxHeldRecords this run.
+	heldShort []string
 }
 
 // Run lists, downloads and dedupes one fetch run. prev is the decoded
-// lastRun (nil on a first run); it is not modified.
+// lastRun (nil on a first run); it is updated in place and returned as
+// Outcome.State.
 func Run(ctx context.Context, src Source, prev *State, opt Options) *Outcome {
 	r := newRunner(ctx, src, prev, opt)
 	r.retryDue()
@@ -473,6 +477,8 @@ func (r *runner) finish() *Outcome {
 		if d >= SkewWarning || d <= -SkewWarning {
 			r.warn("%s", SkewMessage(d))
 		}
+	} else if r.opt.Server != nil && r.listed() {
+		r.warn("the API's answers carried no Date header, so times are taken from the engine's clock; if it is off, blobs may be skipped or listed too early (a proxy between the engine and Microsoft may drop the header)")
 	}
 	for _, sr := range r.runs {
 		sr.stats.Retrying = len(sr.s.Retry)
@@ -502,6 +508,16 @@ func (r *runner) finish() *Outcome {
 	}
 	out.Diagnostics.BlobHashes, out.Diagnostics.RecordHashes = st.Sizes()
 	return out
+}
+
+// listed reports whether any listing was answered this run.
+func (r *runner) listed() bool {
+	for _, sr := range r.runs {
+		if sr.stats.LastListingEnd != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // chunkSize is how many blobs to hand to Download next when need more
