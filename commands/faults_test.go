@@ -350,7 +350,9 @@ func TestFaultMatrix(t *testing.T) {
 // as "a body that is not the expected JSON"). Nothing depends on how fast
 // the machine is: a slow answer never comes (the emulator waits until the
 // client gives up), and the persistent cases need no normal answer at all,
-// so their timeout can be short.
+// so their timeout can be short; what is counted is the client's attempts
+// (in the message), not the emulator's, which misses an attempt that timed
+// out while connecting.
 func TestFaultSlowBeyondTimeout(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -363,8 +365,8 @@ func TestFaultSlowBeyondTimeout(t *testing.T) {
 		// timeout; on a loaded machine one that does not is retried too,
 		// so sends ≥ 3 and exit 0 is all that is asked.
 		{"transient", emulator.Slow(time.Hour), 2, time.Second, true},
-		{"persistent", emulator.Slow(time.Hour), 100, 100 * time.Millisecond, false},
-		{"persistent mid-body", emulator.StallMidBody, 100, 100 * time.Millisecond, false},
+		{"persistent", emulator.Slow(time.Hour), 100, 300 * time.Millisecond, false},
+		{"persistent mid-body", emulator.StallMidBody, 100, 300 * time.Millisecond, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t, false)
@@ -380,11 +382,14 @@ func TestFaultSlowBeyondTimeout(t *testing.T) {
 				}
 				return
 			}
-			if res.code != 1 || sends != maxSends {
-				t.Fatalf("exit %d with %d sends, want exit 1 with %d:\n%s", res.code, sends, maxSends, res.stdout)
+			// The emulator counts only the attempts that reached it: on a
+			// loaded machine an attempt can time out while connecting.
+			// The client's count is in the message.
+			if res.code != 1 || sends < 1 || sends > maxSends {
+				t.Fatalf("exit %d with %d sends, want exit 1 with 1 to %d:\n%s", res.code, sends, maxSends, res.stdout)
 			}
 			msg := got.errorMessage()
-			want := "list subscriptions: no complete answer within the request timeout of 100ms"
+			want := "list subscriptions: no complete answer within the request timeout of 300ms"
 			if !strings.Contains(msg, want) || !strings.Contains(msg, "after 6 attempts") {
 				t.Errorf("message does not say the request timed out (want %q … after 6 attempts): %s", want, msg)
 			}
@@ -404,14 +409,16 @@ func TestFaultBlobTimeoutIsNotSkipped(t *testing.T) {
 		t.Run(command, func(t *testing.T) {
 			r := newRig(t, false)
 			r.addBlobs(1, 50)
-			r.reqTimeout = 100 * time.Millisecond
+			r.reqTimeout = 300 * time.Millisecond
 			r.srv.FailNext("blob", 100, emulator.StallMidBody)
 			res, got := r.run(command, nil, nil, nil, nil)
 			msg := got.errorMessage()
-			if res.code != 1 || r.srv.Count("blob") != maxSends {
-				t.Fatalf("exit %d after %d blob sends, want exit 1 after %d:\n%s", res.code, r.srv.Count("blob"), maxSends, res.stdout)
+			// As above: the client's attempts are in the message; the
+			// emulator misses those that timed out while connecting.
+			if sends := r.srv.Count("blob"); res.code != 1 || sends < 1 || sends > maxSends || !strings.Contains(msg, "after 6 attempts") {
+				t.Fatalf("exit %d after %d blob sends, want exit 1 after 6 attempts:\n%s", res.code, sends, res.stdout)
 			}
-			if !strings.Contains(msg, "no complete answer within the request timeout of 100ms") || strings.Contains(msg, "JSON") {
+			if !strings.Contains(msg, "no complete answer within the request timeout of 300ms") || strings.Contains(msg, "JSON") {
 				t.Errorf("message does not say the download timed out: %s", msg)
 			}
 		})
