@@ -128,6 +128,7 @@ func New(ctx context.Context, cfg Config) (TokenSource, error) {
 	var stored record
 	cfg.Store.Decode(recordKey, &stored)
 	cfg.Secrets.Add(access, refresh, stored.AccessToken, stored.RefreshToken)
+	cfg.Secrets.Add(cacheSecrets(stored.MSALCache)...)
 
 	p := cfg.Params
 	cloud := CloudFor(p.BaseURL, p.AuthorityURL, p.ResourceURL)

@@ -98,7 +98,7 @@ func newConfidential(_ context.Context, cfg Config, cloud Cloud) (TokenSource, e
 	s := &confidentialSource{
 		cfg: cfg, flow: flow, rec: rec,
 		scopes:      []string{cloud.Resource + "/.default"},
-		blob:        &cacheBlob{data: []byte(rec.MSALCache)},
+		blob:        &cacheBlob{data: []byte(rec.MSALCache), secrets: cfg.Secrets},
 		red:         newRedactor(p),
 		authCode:    p.AuthCode,
 		redirectURI: p.RedirectURI,
@@ -247,13 +247,16 @@ func (s *confidentialSource) wrap(err error) error {
 	if errors.As(err, &ae) {
 		return err
 	}
+	// The tokens in MSAL's cache (the refresh token above all) were sent
+	// with the request the provider may echo.
+	red := s.red.add(cacheSecrets(s.blob.String())...)
 	var ce msalerrors.CallErr
 	if errors.As(err, &ce) && ce.Resp != nil {
 		var body []byte
 		if ce.Resp.Body != nil {
 			body, _ = io.ReadAll(io.LimitReader(ce.Resp.Body, 64<<10))
 		}
-		pe := providerError(s.red, ce.Resp.StatusCode, body)
+		pe := providerError(red, ce.Resp.StatusCode, body)
 		if ae, ok := pe.(*authError); ok {
 			ae.transient = ce.Resp.StatusCode >= 500 || ce.Resp.StatusCode == http.StatusTooManyRequests
 		}
@@ -261,11 +264,11 @@ func (s *confidentialSource) wrap(err error) error {
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		e := errorf(s.red, "Error in Microsoft authorization: could not reach the identity provider (%s %s): %v", ue.Op, hostOf(ue.URL), ue.Err).(*authError)
+		e := errorf(red, "Error in Microsoft authorization: could not reach the identity provider (%s %s): %v", ue.Op, hostOf(ue.URL), ue.Err).(*authError)
 		e.transient = transientTransport(ue.Err)
 		return e
 	}
-	return errorf(s.red, "Error in Microsoft authorization: %v", err)
+	return errorf(red, "Error in Microsoft authorization: %v", err)
 }
 
 // transientTransport reports whether a failure to reach the token endpoint
@@ -333,6 +336,8 @@ func firstLine(s string) string {
 type cacheBlob struct {
 	mu   sync.Mutex
 	data []byte
+	// secrets is told the tokens of every cache MSAL exports.
+	secrets interface{ Add(...string) }
 }
 
 // Replace loads the blob into MSAL's in-memory cache (an empty cache when
@@ -366,7 +371,30 @@ func (c *cacheBlob) Export(ctx context.Context, m cache.Marshaler, _ cache.Expor
 	c.mu.Lock()
 	c.data = data
 	c.mu.Unlock()
+	if c.secrets != nil {
+		c.secrets.Add(cacheSecrets(string(data))...)
+	}
 	return nil
+}
+
+// cacheSecrets returns the tokens in a serialised MSAL cache (each entry's
+// "secret"), so that the run redacts them wherever they are echoed.
+func cacheSecrets(data string) []string {
+	var c map[string]map[string]struct {
+		Secret string `json:"secret"`
+	}
+	if json.Unmarshal([]byte(data), &c) != nil {
+		return nil
+	}
+	var out []string
+	for _, kind := range c {
+		for _, e := range kind {
+			if e.Secret != "" {
+				out = append(out, e.Secret)
+			}
+		}
+	}
+	return out
 }
 
 func (c *cacheBlob) String() string {

@@ -159,6 +159,26 @@ func TestEchoedSecretsNeverLeave(t *testing.T) {
 	suffix := func(s string) func(*http.Request) bool {
 		return func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, s) }
 	}
+	tr := srv.Client().Transport
+	// The delegated flow: a signed-in run leaves a refresh token in the
+	// cache; the poisoned run, hours later, sends it to the token endpoint.
+	srv.RegisterApp(emulator.App{TenantID: "contoso", ClientID: "user-app", Secret: "user-app-secret-value"})
+	authCode := map[string]any{"base_url": srv.BaseURL(), "authority_url": srv.URL, "self_deployed": true,
+		"credentials_auth_id": map[string]any{"password": "user-app"}, "credentials_refresh_token": map[string]any{"password": "contoso"},
+		"credentials_enc_key": map[string]any{"password": "user-app-secret-value"}, "redirect_uri": "https://localhost/callback"}
+	signedIn := func() map[string]any {
+		p := with(authCode, map[string]any{"credentials_auth_code": map[string]any{"password": srv.AddAuthCode("contoso", "user-app", "https://localhost/callback")}})
+		raw, _ := json.Marshal(map[string]any{"command": CmdTestModule, "params": p})
+		res := runEnvelope(t, raw, &Deps{Clock: fake, HTTPClient: func(pp *params.Params) *http.Client { return &http.Client{Timeout: pp.Timeout, Transport: tr} }})
+		var out struct {
+			IntegrationContext map[string]any `json:"integrationContext"`
+		}
+		if json.Unmarshal(res.stdout, &out) != nil || res.code != 0 || out.IntegrationContext == nil {
+			t.Fatalf("sign-in run: exit %d: %s", res.code, res.stdout)
+		}
+		fake.Advance(2 * time.Hour)
+		return out.IntegrationContext
+	}
 	isBlob := func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/activity/feed/audit/") }
 	paths := []struct {
 		name    string
@@ -169,16 +189,19 @@ func TestEchoedSecretsNeverLeave(t *testing.T) {
 		status  int
 		api     bool
 		plant   []string
+		// setup, when set, runs first and returns the integrationContext
+		// the poisoned run starts from.
+		setup func() map[string]any
 	}{
-		{"token endpoint error", CmdTestModule, cc, nil, suffix("/token"), http.StatusUnauthorized, false, []string{ccSecret}},
-		{"broker error", CmdTestModule, op, nil, suffix("/obtain-token"), http.StatusBadRequest, false, opSecrets},
-		{"managed identity error", CmdTestModule, mi, nil, suffix("/msi/token"), http.StatusBadRequest, false, nil},
-		{"API error", CmdListSubscriptions, cc, nil, suffix("/subscriptions/list"), http.StatusForbidden, true, []string{ccSecret}},
-		{"fetch blob warning", CmdFetchIncidents, with(cc, fetchArgs), nil, isBlob, http.StatusNotFound, true, []string{ccSecret}},
-		{"list-content records", CmdListContent, cc, map[string]any{"content_type": "Audit.General"}, isBlob, http.StatusOK, true, []string{ccSecret}},
-		{"fetch records", CmdFetchIncidents, with(cc, fetchArgs), nil, isBlob, http.StatusOK, true, []string{ccSecret}},
+		{"token endpoint error", CmdTestModule, cc, nil, suffix("/token"), http.StatusUnauthorized, false, []string{ccSecret}, nil},
+		{"broker error", CmdTestModule, op, nil, suffix("/obtain-token"), http.StatusBadRequest, false, opSecrets, nil},
+		{"managed identity error", CmdTestModule, mi, nil, suffix("/msi/token"), http.StatusBadRequest, false, nil, nil},
+		{"API error", CmdListSubscriptions, cc, nil, suffix("/subscriptions/list"), http.StatusForbidden, true, []string{ccSecret}, nil},
+		{"fetch blob warning", CmdFetchIncidents, with(cc, fetchArgs), nil, isBlob, http.StatusNotFound, true, []string{ccSecret}, nil},
+		{"list-content records", CmdListContent, cc, map[string]any{"content_type": "Audit.General"}, isBlob, http.StatusOK, true, []string{ccSecret}, nil},
+		{"fetch records", CmdFetchIncidents, with(cc, fetchArgs), nil, isBlob, http.StatusOK, true, []string{ccSecret}, nil},
+		{"refresh grant error", CmdTestModule, authCode, nil, suffix("/token"), http.StatusBadRequest, false, []string{"user-app-secret-value"}, signedIn},
 	}
-	tr := srv.Client().Transport
 	redacted := 0
 	for _, p := range paths {
 		for _, kind := range []string{"json", "html", "form", "text"} {
@@ -189,10 +212,16 @@ func TestEchoedSecretsNeverLeave(t *testing.T) {
 				e := &echoer{next: tr, trap: p.trap, status: p.status, kind: kind, offset: off, plant: p.plant, api: p.api}
 				deps := &Deps{Clock: fake, HTTPClient: func(pp *params.Params) *http.Client { return &http.Client{Timeout: pp.Timeout, Transport: e} }}
 				envl := map[string]any{"command": p.command, "params": p.params, "args": p.args}
+				if p.setup != nil {
+					envl["integrationContext"] = p.setup()
+				}
 				raw, _ := json.Marshal(envl)
 				res := runEnvelope(t, raw, deps)
 				what := fmt.Sprintf("%s, %s body, secret at %d", p.name, kind, off)
 				secrets := e.secrets()
+				if p.setup != nil && len(secrets) <= len(p.plant)+1 {
+					t.Fatalf("%s: the poisoned request carried no refresh token: %d secrets", what, len(secrets))
+				}
 				if len(secrets) == 0 {
 					t.Fatalf("%s: the echo was never sent (exit %d): %s", what, res.code, res.stdout)
 				}
