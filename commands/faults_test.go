@@ -900,3 +900,34 @@ func TestFaultMessagesSayWhatFailed(t *testing.T) {
 		}
 	})
 }
+
+// TestFaultMessagesNameTheRequestOnce: a failure names the request that
+// failed once, whichever layer found it (issue 17: "list subscriptions:
+// list subscriptions: …").
+func TestFaultMessagesNameTheRequestOnce(t *testing.T) {
+	for _, c := range []struct {
+		command, endpoint, op string
+		fault                 emulator.Fault
+	}{
+		{CmdListSubscriptions, "subscriptions/list", "list subscriptions", emulator.TruncatedJSON},
+		{CmdListSubscriptions, "subscriptions/list", "list subscriptions", emulator.NotArray},
+		{CmdListSubscriptions, "subscriptions/list", "list subscriptions", emulator.Status(503)},
+		{CmdListContent, "subscriptions/content", "list content", emulator.TruncatedJSON},
+		{CmdListContent, "subscriptions/content", "list content", emulator.NotArray},
+		{CmdListContent, "subscriptions/content", "list content", emulator.ResetMidBody},
+	} {
+		t.Run(c.command+"/"+c.fault.String(), func(t *testing.T) {
+			r := newRig(t, false)
+			r.addBlobs(1, 1)
+			r.srv.FailNext(c.endpoint, 100, c.fault)
+			res, got := r.run(c.command, nil, nil, nil, nil)
+			msg := got.errorMessage()
+			if res.code != 1 {
+				t.Fatalf("exit %d:\n%s", res.code, res.stdout)
+			}
+			if strings.Count(msg, c.op) != 1 {
+				t.Errorf("message names %q %d times: %s", c.op, strings.Count(msg, c.op), msg)
+			}
+		})
+	}
+}

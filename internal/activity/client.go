@@ -299,9 +299,16 @@ func (c *Client) do(ctx context.Context, cl *call, onOK func(*http.Response) err
 				if cl.contentType != "" {
 					what += " " + cl.contentType
 				}
-				if attempt > 1 {
+				// Some errors (a body that does not decode) already start
+				// with the request's name: say it once.
+				named := strings.HasPrefix(err.Error(), cl.op)
+				switch {
+				case named && attempt > 1:
+					err = fmt.Errorf("%w (after %d attempts)", err, attempt)
+				case named:
+				case attempt > 1:
 					err = fmt.Errorf("%s: %w (after %d attempts)", what, err, attempt)
-				} else {
+				default:
 					err = fmt.Errorf("%s: %w", what, err)
 				}
 			}

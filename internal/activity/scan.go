@@ -22,6 +22,9 @@ type ScanItem struct {
 	Blobs   int
 	Records []Record
 	Err     error
+
+	seq    int64   // the blob's start sequence
+	charge *charge // what the blob holds of the client's budget
 }
 
 // Scan lists every listing and downloads every blob they list through one
@@ -32,9 +35,11 @@ type ScanItem struct {
 //
 // fn is called from the caller's goroutine, never concurrently, once per
 // listing and once per blob, in the order they complete. At most
-// 2×Concurrency downloaded blobs wait for fn, so memory stays bounded
-// however many blobs the listings hold; a blob's records are not kept after
-// fn returns unless fn keeps them. Returning an error from fn stops the
+// 2×Concurrency downloaded blobs wait for fn, and what they hold is charged
+// to the client's in-flight budget (see budget; the oldest download in
+// flight never waits for it, so the scan cannot stall), so memory stays
+// bounded however many blobs the listings hold and however large they are;
+// a blob's bytes are released when fn returns for it. Returning an error from fn stops the
 // scan (in-flight requests are cancelled) and Scan returns that error.
 func (c *Client) Scan(ctx context.Context, listings []Listing, fn func(ScanItem) error) error {
 	if len(listings) == 0 {
@@ -44,7 +49,7 @@ func (c *Client) Scan(ctx context.Context, listings []Listing, fn func(ScanItem)
 	defer cancel()
 
 	workers := max(c.cfg.Concurrency, 1)
-	q := &scanQueue{listings: listings, maxAhead: 2 * workers}
+	q := &scanQueue{listings: listings, maxAhead: 2 * workers, inFlight: map[int64]bool{}}
 	q.cond = sync.NewCond(&q.mu)
 	stopWake := context.AfterFunc(ctx, q.wakeAll)
 	defer stopWake()
@@ -61,10 +66,12 @@ func (c *Client) Scan(ctx context.Context, listings []Listing, fn func(ScanItem)
 		wg.Wait()
 		close(items)
 	}()
-	// Drain after a stop, so no worker outlives Scan.
+	// Drain after a stop, so no worker outlives Scan and every blob's
+	// bytes go back to the budget.
 	defer func() {
 		cancel()
-		for range items {
+		for it := range items {
+			c.releaseScanned(q, it)
 		}
 	}()
 
@@ -73,14 +80,24 @@ func (c *Client) Scan(ctx context.Context, listings []Listing, fn func(ScanItem)
 			c.cfg.Progress.BlobDone(len(it.Records))
 		}
 		err := fn(it)
-		if it.Blob != nil {
-			q.release()
-		}
+		c.releaseScanned(q, it)
 		if err != nil {
 			return err
 		}
 	}
 	return ctx.Err()
+}
+
+// releaseScanned frees what a delivered blob held: its read-ahead slot,
+// its place among the downloads in flight (the next oldest may then pass
+// the budget) and its bytes. The order matters: a download waiting for the
+// budget re-checks whether it is the oldest when bytes are given back.
+func (c *Client) releaseScanned(q *scanQueue, it ScanItem) {
+	if it.Blob == nil {
+		return
+	}
+	q.release(it.seq)
+	c.budget.give(it.charge.bytes) // wakes the budget's waiters, even for 0
 }
 
 // scanQueue is the shared work of a Scan's workers.
@@ -92,6 +109,11 @@ type scanQueue struct {
 	listing  int // listings in progress
 	ahead    int // blobs being downloaded or waiting for fn
 	maxAhead int
+	// Start sequences of the blobs handed out and not yet released; the
+	// lowest is the oldest download, which never waits for the budget.
+	seq      int64
+	inFlight map[int64]bool
+	oldest   int64
 }
 
 type scanBlob struct {
@@ -105,38 +127,53 @@ func (q *scanQueue) wakeAll() {
 	q.mu.Unlock()
 }
 
-// release frees the read-ahead slot of a blob fn is done with.
-func (q *scanQueue) release() {
+// release frees the read-ahead slot of blob seq, which fn is done with.
+func (q *scanQueue) release(seq int64) {
 	q.mu.Lock()
 	q.ahead--
+	delete(q.inFlight, seq)
+	for q.oldest < q.seq && !q.inFlight[q.oldest] {
+		q.oldest++
+	}
 	q.cond.Broadcast()
 	q.mu.Unlock()
 }
 
-// next waits for work: a blob (it then holds a read-ahead slot) or a
-// listing. ok is false when there is nothing left or ctx is done.
-func (q *scanQueue) next(ctx context.Context) (b *scanBlob, l *Listing, ok bool) {
+// isOldest reports whether blob seq is the oldest download in flight.
+func (q *scanQueue) isOldest(seq int64) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return seq == q.oldest
+}
+
+// next waits for work: a blob (it then holds a read-ahead slot and a start
+// sequence) or a listing. ok is false when there is nothing left or ctx is
+// done.
+func (q *scanQueue) next(ctx context.Context) (b *scanBlob, seq int64, l *Listing, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for {
 		if ctx.Err() != nil {
-			return nil, nil, false
+			return nil, 0, nil, false
 		}
 		if len(q.blobs) > 0 && q.ahead < q.maxAhead {
 			sb := q.blobs[0]
 			q.blobs[0] = scanBlob{}
 			q.blobs = q.blobs[1:]
 			q.ahead++
-			return &sb, nil, true
+			seq := q.seq
+			q.seq++
+			q.inFlight[seq] = true
+			return &sb, seq, nil, true
 		}
 		if len(q.listings) > 0 {
 			l := q.listings[0]
 			q.listings = q.listings[1:]
 			q.listing++
-			return nil, &l, true
+			return nil, 0, &l, true
 		}
 		if len(q.blobs) == 0 && q.listing == 0 {
-			return nil, nil, false // everything listed and handed out
+			return nil, 0, nil, false // everything listed and handed out
 		}
 		q.cond.Wait()
 	}
@@ -144,7 +181,7 @@ func (q *scanQueue) next(ctx context.Context) (b *scanBlob, l *Listing, ok bool)
 
 func (c *Client) scanWorker(ctx context.Context, q *scanQueue, items chan<- ScanItem) {
 	for {
-		sb, l, ok := q.next(ctx)
+		sb, seq, l, ok := q.next(ctx)
 		if !ok {
 			return
 		}
@@ -161,7 +198,8 @@ func (c *Client) scanWorker(ctx context.Context, q *scanQueue, items chan<- Scan
 			items <- ScanItem{Listing: *l, Blobs: len(blobs), Err: err}
 			continue
 		}
-		recs, err := c.fetch(ctx, sb.blob, nil)
-		items <- ScanItem{Listing: sb.listing, Blob: &sb.blob, Records: recs, Err: err}
+		ch := &charge{b: c.budget, ctx: ctx, head: func() bool { return q.isOldest(seq) }}
+		recs, err := c.fetch(ctx, sb.blob, ch)
+		items <- ScanItem{Listing: sb.listing, Blob: &sb.blob, Records: recs, Err: err, seq: seq, charge: ch}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -153,5 +154,63 @@ func TestScanCancelled(t *testing.T) {
 	})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+// What a scan holds of downloaded blobs is bounded by the client's
+// in-flight budget at any parallelism, and all of it is given back, when
+// the scan completes and when its callback stops it.
+func TestScanInFlightBudget(t *testing.T) {
+	for _, par := range []int{8, 32} {
+		f := newFixture(t, func(c *Config) { c.Concurrency = par })
+		f.srv.Subscribe(tenant, "Audit.General")
+		pad := strings.Repeat("x", 1000)
+		var blobBytes int64
+		for b := range 24 {
+			var recs []json.RawMessage
+			for r := range 200 {
+				recs = append(recs, json.RawMessage(fmt.Sprintf(`{"Id":"%d-%d","CreationTime":"2026-11-28T10:00:00","Data":%q}`, b, r, pad)))
+			}
+			blobBytes = int64(len(recs) * (len(recs[0]) + 1))
+			f.srv.AddBlob(tenant, "Audit.General", testNow.Add(-20*time.Hour+time.Duration(b)*time.Minute), recs...)
+		}
+		// A per-blob cap of twice a blob: the budget is then 2 blobs' worth,
+		// far less than the 2 × P blobs the read-ahead alone would allow.
+		maxBlob := 2 * blobBytes
+		c, err := New(Config{BaseURL: f.srv.BaseURL(), HTTP: f.srv.Client(), Tokens: f.tokens, Clock: f.fake, Concurrency: par, MaxBlobBytes: maxBlob,
+			Jitter: func(time.Duration) time.Duration { return 0 }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		listings := []Listing{{"Audit.General", testNow.Add(-23 * time.Hour), testNow}}
+		for _, stopAt := range []int{0, 5} {
+			var peak int64
+			blobs := 0
+			err := c.Scan(context.Background(), listings, func(it ScanItem) error {
+				if it.Err != nil {
+					return it.Err
+				}
+				if it.Blob == nil {
+					return nil
+				}
+				peak = max(peak, c.budget.inFlight())
+				if blobs++; blobs == stopAt {
+					return errors.New("stop")
+				}
+				return nil
+			})
+			if stopAt == 0 && (err != nil || blobs != 24) {
+				t.Fatalf("P%d: %d blobs, %v", par, blobs, err)
+			}
+			if limit := 2 * maxBlob; peak > limit {
+				t.Errorf("P%d: %d bytes in flight at a delivery, more than twice the per-blob cap (%d)", par, peak, limit)
+			}
+			if peak < blobBytes {
+				t.Errorf("P%d: in-flight bytes %d not counted", par, peak)
+			}
+			if n := c.budget.inFlight(); n != 0 {
+				t.Errorf("P%d stop at %d: %d bytes still counted after Scan", par, stopAt, n)
+			}
+		}
 	}
 }
