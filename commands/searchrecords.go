@@ -117,6 +117,7 @@ type searchRun struct {
 	records          int
 	duplicates       int
 	noTime           int
+	noTimeIDs        []string // the first few, for the warning
 	cut, timedOut    bool
 	unsubscribed     []string
 	failedListings   []failedListing          // failed after retries
@@ -204,6 +205,9 @@ func (s *searchRun) take(it activity.ScanItem) error {
 			continue
 		case search.NoTime:
 			s.noTime++
+			if len(s.noTimeIDs) < 5 {
+				s.noTimeIDs = append(s.noTimeIDs, fmt.Sprintf("%s (CreationTime %q, in blob %s)", cmp.Or(r.ID, "no Id"), r.CreationTime, it.Blob.ContentID))
+			}
 			continue
 		}
 		if k, ok := s.byID[r.ID]; ok && r.ID != "" {
@@ -411,8 +415,12 @@ func (s *searchRun) warningTexts() []string {
 		}
 	}
 	if s.noTime > 0 {
-		out = append(out, fmt.Sprintf("%d %s matched the filters but %s no readable CreationTime, so whether %s in the time range is unknown; %s not in the list.",
-			s.noTime, plural(s.noTime, "record", "records"), plural(s.noTime, "has", "have"), plural(s.noTime, "it lies", "they lie"), plural(s.noTime, "it is", "they are")))
+		msg := fmt.Sprintf("%d %s matched the filters but %s no readable CreationTime, so whether %s in the time range is unknown; %s not in the list: %s",
+			s.noTime, plural(s.noTime, "record", "records"), plural(s.noTime, "has", "have"), plural(s.noTime, "it lies", "they lie"), plural(s.noTime, "it is", "they are"), strings.Join(s.noTimeIDs, ", "))
+		if s.noTime > len(s.noTimeIDs) {
+			msg += fmt.Sprintf(" and %d more", s.noTime-len(s.noTimeIDs))
+		}
+		out = append(out, msg+".")
 	}
 	if s.timedOut {
 		out = append(out, fmt.Sprintf("The search ran out of time after %s (%d of %d listings done, %d of %d listed blobs read); the list holds what was found until then. Narrow the time range or the content types.",

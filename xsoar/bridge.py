@@ -1,4 +1,4 @@
-"""Cortex XSOAR bridge for the ms-management-activity executable (PROTOCOL.md).
+"""Cortex XSOAR bridge for the ms-management-activity executable (docs/protocol.md).
 
 Hands the engine's call to the executable as one JSON envelope on stdin and maps
 its JSON result back. Edit this file, then run `go run ./xsoar/embed` to embed it

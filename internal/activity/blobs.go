@@ -222,6 +222,10 @@ type blobDecoder struct {
 	examined int64
 	// charge is told every byte read (nil: no budget).
 	charge *charge
+	// parts hold the beginning of a record larger than the buffer (see
+	// fill); partsLen is their total length.
+	parts    [][]byte
+	partsLen int
 	// bound finds where a record that did not fit the buffer ends, resuming
 	// across refills, so the full parser runs on it once it is whole
 	// instead of restarting from its first byte after every short read.
@@ -344,6 +348,16 @@ func (d *blobDecoder) fill() error {
 		n := copy(d.buf, d.buf[d.pos:d.end])
 		d.pos, d.end = 0, n
 	}
+	if d.end == len(d.buf) && d.bound.active {
+		// A record larger than the buffer: keep what is read of it as a
+		// part and read on into a new buffer (twice as large, so the
+		// parts are few), instead of growing and copying the buffer.
+		d.parts = append(d.parts, d.buf[:d.end])
+		d.partsLen += d.end
+		d.buf = make([]byte, 2*len(d.buf))
+		d.pos, d.end = 0, 0
+		d.bound.off = 0
+	}
 	if d.end == len(d.buf) {
 		nb := make([]byte, 2*len(d.buf))
 		copy(nb, d.buf[:d.end])
@@ -375,6 +389,13 @@ func (d *blobDecoder) truncated(what string) error {
 // next returns the next record, or io.EOF after the closing ']'.
 func (d *blobDecoder) next() (Record, error) {
 	for {
+		if d.bound.active {
+			// Inside a record that did not fit: no token boundaries here.
+			if rec, done, err := d.record(); done || err != nil {
+				return rec, err
+			}
+			continue
+		}
 		d.pos = skipWS(d.buf[:d.end], d.pos)
 		if d.pos >= d.end {
 			if d.eof {
@@ -423,53 +444,80 @@ func (d *blobDecoder) next() (Record, error) {
 			if c != '{' {
 				return Record{}, &ContentError{ContentID: d.id, Reason: fmt.Sprintf("record %d is not a JSON object", d.records+1)}
 			}
-			if d.bound.active && !d.eof {
-				// The record did not fit: parse it only once it is whole.
-				if _, whole := d.bound.scan(d.buf[d.pos:d.end]); !whole {
-					if err := d.fill(); err != nil {
-						return Record{}, err
-					}
-					continue
-				}
+			if rec, done, err := d.record(); done || err != nil {
+				return rec, err
 			}
-			var spans [numFields]span
-			end, err := parseObject(d.buf[:d.end], d.pos, &spans)
-			d.examined += int64(end - d.pos)
-			if errors.Is(err, errShort) {
-				if d.eof {
-					return Record{}, d.truncated("inside a record")
-				}
-				if d.bound.active {
-					// Invalid JSON whose brackets balance early: stop
-					// claiming ends and let the parser judge at EOF.
-					d.bound.exhausted = true
-				}
-				d.bound.active = true
-				if err := d.fill(); err != nil {
-					return Record{}, err
-				}
-				continue
-			}
-			d.bound = boundary{}
-			if err != nil {
-				return Record{}, &ContentError{ContentID: d.id, Reason: fmt.Sprintf("record %d: %v", d.records+1, err)}
-			}
-			var rec Record
-			if end-d.pos > len(d.buf)/2 && len(d.buf) > chunkSize {
-				// The buffer grew for this record: the record keeps it
-				// (no copy of a many-MiB record) and the decoder goes on
-				// with a fresh chunk.
-				rec = recordOf(d.buf[d.pos:end:end], &spans)
-				rest := make([]byte, max(chunkSize, d.end-end))
-				d.end = copy(rest, d.buf[end:d.end])
-				d.buf, d.pos = rest, 0
-			} else {
-				rec = newRecord(d.buf[d.pos:end], &spans)
-				d.pos = end
-			}
-			d.state = 2
-			d.records++
-			return rec, nil
+			continue
 		}
 	}
+}
+
+// record decodes the record that starts at buf[pos] (or in parts): done is
+// false when more input was read and the caller must call again.
+func (d *blobDecoder) record() (rec Record, done bool, err error) {
+	claimed := d.end - d.pos // at EOF: everything read
+	if d.bound.active && !d.eof {
+		// The record did not fit: parse it only once it is whole.
+		e, whole := d.bound.scan(d.buf[d.pos:d.end])
+		if !whole {
+			if err := d.fill(); err != nil {
+				return Record{}, false, err
+			}
+			return Record{}, false, nil
+		}
+		claimed = e
+	}
+	var spans [numFields]span
+	var end int
+	if len(d.parts) == 0 {
+		end, err = parseObject(d.buf[:d.end], d.pos, &spans)
+		d.examined += int64(end - d.pos)
+	} else {
+		// The record's parts and its end, in one slice the record
+		// will own.
+		raw := make([]byte, 0, d.partsLen+claimed)
+		for _, p := range d.parts {
+			raw = append(raw, p...)
+		}
+		raw = append(raw, d.buf[d.pos:d.pos+claimed]...)
+		end, err = parseObject(raw, 0, &spans)
+		d.examined += int64(len(raw))
+		if err == nil {
+			rec = recordOf(raw[:end:end], &spans)
+			if end != len(raw) { // only for JSON the boundary scan misread
+				rest := append(raw[end:len(raw):len(raw)], d.buf[d.pos+claimed:d.end]...)
+				d.buf = append(make([]byte, 0, max(chunkSize, len(rest))), rest...)[:max(chunkSize, len(rest))]
+				d.pos, d.end = 0, len(rest)
+			} else {
+				d.pos += claimed
+			}
+			d.parts, d.partsLen = nil, 0
+		}
+	}
+	if errors.Is(err, errShort) {
+		if d.eof {
+			return Record{}, false, d.truncated("inside a record")
+		}
+		if d.bound.active {
+			// Invalid JSON whose brackets balance early: stop
+			// claiming ends and let the parser judge at EOF.
+			d.bound.exhausted = true
+		}
+		d.bound.active = true
+		if err := d.fill(); err != nil {
+			return Record{}, false, err
+		}
+		return Record{}, false, nil
+	}
+	d.bound = boundary{}
+	if err != nil {
+		return Record{}, false, &ContentError{ContentID: d.id, Reason: fmt.Sprintf("record %d: %v", d.records+1, err)}
+	}
+	if rec.Raw == nil {
+		rec = newRecord(d.buf[d.pos:end], &spans)
+		d.pos = end
+	}
+	d.state = 2
+	d.records++
+	return rec, true, nil
 }

@@ -452,7 +452,8 @@ func (c *Client) once(ctx context.Context, cl *call, onOK func(*http.Response) e
 		c.stats.throttled.Add(1)
 		c.gate.throttle()
 	}
-	if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), c.cfg.Clock.Now()); ok {
+	// An HTTP-date Retry-After is on the server's clock (serverclock.go).
+	if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), c.server.Now()); ok {
 		wait = ra
 	}
 	return wait, resp.StatusCode == http.StatusUnauthorized, ae

@@ -50,3 +50,22 @@ func TestServerClockFromDate(t *testing.T) {
 		t.Fatalf("after the host stepped back: offset %s, want -1h (up to a second more)", d)
 	}
 }
+
+// TestRetryAfterDateOnServerClock: a Retry-After given as an HTTP date is
+// read against the API's clock: with the host 2 hours ahead it used to be
+// in the past (no wait at all, hammering a throttled API), 2 hours behind
+// it was capped at a minute.
+func TestRetryAfterDateOnServerClock(t *testing.T) {
+	for _, apiAhead := range []time.Duration{-2 * time.Hour, 2 * time.Hour} {
+		f := newFixture(t, nil)
+		f.srv.SetClockOffset(apiAhead)
+		f.srv.FailNext("subscriptions/list", 1, emulator.ThrottleUntil(3*time.Second))
+		before := f.fake.Slept()
+		if _, err := f.client.ListSubscriptions(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if slept := f.fake.Slept() - before; slept < 2*time.Second || slept > 4*time.Second {
+			t.Errorf("API %s ahead: slept %s, want the 3 s the API asked for", apiAhead, slept)
+		}
+	}
+}

@@ -62,11 +62,17 @@ func (c *Client) subscription(ctx context.Context, op, contentType string) (Subs
 	return sub, err
 }
 
+// maxSmallBody caps the answers that are small by nature (subscriptions).
+const maxSmallBody = 16 << 20
+
 // decodeJSONBody decodes a small JSON answer.
 func decodeJSONBody(resp *http.Response, v any, op string) error {
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxSmallBody+1))
 	if err != nil {
 		return &readError{err}
+	}
+	if len(data) > maxSmallBody {
+		return fmt.Errorf("%s: the API's answer is larger than %s (decoded); a subscription list is a few hundred bytes: check base_url and any proxy in between", op, mib(maxSmallBody))
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("%s: the API answered HTTP %d with a body that is not the expected JSON: %v", op, resp.StatusCode, err)

@@ -16,7 +16,10 @@ type Fault struct {
 	kind       faultKind
 	status     int
 	retryAfter time.Duration
-	delay      time.Duration
+	// retryAfterDate sends Retry-After as an HTTP date (the emulator's
+	// Date plus retryAfter) instead of seconds.
+	retryAfterDate bool
+	delay          time.Duration
 }
 
 type faultKind int
@@ -64,6 +67,13 @@ var (
 // Retry-After header in whole seconds (rounded up).
 func Throttle(retryAfter time.Duration) Fault {
 	return Fault{kind: kindThrottle, status: http.StatusTooManyRequests, retryAfter: retryAfter}
+}
+
+// ThrottleUntil answers HTTP 429 with an AF429 body and a Retry-After
+// header in its HTTP-date form: the emulator's time plus d, so only a
+// client that reads it against the server's clock waits d.
+func ThrottleUntil(d time.Duration) Fault {
+	return Fault{kind: kindThrottle, status: http.StatusTooManyRequests, retryAfter: d, retryAfterDate: true}
 }
 
 // Status answers the given HTTP status (e.g. 500, 502, 503, 504) with a
@@ -240,7 +250,9 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 func (f Fault) before(w http.ResponseWriter, r *http.Request, method string) bool {
 	switch f.kind {
 	case kindThrottle:
-		if f.retryAfter > 0 {
+		if date, err := http.ParseTime(w.Header().Get("Date")); err == nil && f.retryAfterDate {
+			w.Header().Set("Retry-After", date.Add(f.retryAfter).Format(http.TimeFormat))
+		} else if f.retryAfter > 0 {
 			secs := int((f.retryAfter + time.Second - 1) / time.Second)
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
 		}

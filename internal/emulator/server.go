@@ -12,7 +12,8 @@
 //   - identity: RegisterApp (App), AddAuthCode, AddRefreshToken,
 //     RegisterManagedIdentity, RegisterBroker, ClientCredentialsParams,
 //     OproxyParams, IssueToken, RevokeTokens, FailTokens (TokenFault);
-//   - faults: FailNext and SetRandomFaults with a Fault (Throttle, Status,
+//   - faults: FailNext and SetRandomFaults with a Fault (Throttle,
+//     ThrottleUntil, Status,
 //     Slow and the predeclared ones), ClearFaults, SetLatency, SetPageSize,
 //     SetPagingLoop, ExpireNextPages, BreakBlob, HealBlob, SetRepeatListing,
 //     SetClockOffset;

@@ -39,6 +39,7 @@ type fakeSource struct {
 	answered  bool
 	noProbe   bool
 	noDate    bool // answers carry no Date: the API's clock stays unknown
+	failWith  map[string]error
 	// listTwice lists every blob twice (as on two pages).
 	listTwice bool
 	downloads map[string]int
@@ -101,7 +102,9 @@ func (f *fakeSource) Download(ctx context.Context, blobs []activity.Blob, fn fun
 			f.downloads = map[string]int{}
 		}
 		f.downloads[b.ContentID]++
-		if f.fail[b.ContentID] > 0 {
+		if e := f.failWith[b.ContentID]; e != nil {
+			err = e
+		} else if f.fail[b.ContentID] > 0 {
 			f.fail[b.ContentID]--
 			err = blobError
 		} else {

@@ -332,3 +332,43 @@ func TestNoDateHeaderWarns(t *testing.T) {
 		t.Fatalf("items %v, warnings %v", ids(out.Items), out.Warnings)
 	}
 }
+
+// TestRetrySetEnds: a retried blob the API says is gone (AF20051) is given
+// up with a warning naming it; when the retry set is full, a new failing
+// blob holds its content type's cursor instead (nothing is skipped).
+func TestRetrySetEnds(t *testing.T) {
+	src := &fakeSource{now: t0, fail: map[string]int{}, failWith: map[string]error{}}
+	src.add("Audit.General", t0.Add(-30*time.Minute), 0, "gone")
+	src.fail[src.blobs[0].id] = 1
+	last, _ := runOnce(t, src, nil, defaultOpts())
+	src.failWith[src.blobs[0].id] = &activity.APIError{Op: "download blob", Status: 400, Code: activity.CodeContentExpired, Message: "Content older than 7 days cannot be retrieved."}
+	src.now = src.now.Add(5 * time.Minute)
+	last, out := runOnce(t, src, last, defaultOpts())
+	if !hasWarning(out, "gave up on content blob "+src.blobs[0].id) || strings.Contains(string(last), `"retry"`) {
+		t.Fatalf("warnings %v\nlastRun %s", out.Warnings, last)
+	}
+
+	src = &fakeSource{now: t0, fail: map[string]int{}}
+	for i := 0; i <= MaxRetryBlobs; i++ {
+		// Two good blobs between failing ones, so no five fail in a row.
+		c := t0.Add(-50*time.Minute + time.Duration(i)*10*time.Second)
+		src.add("Audit.General", c, 0, fmt.Sprintf("bad-%d", i))
+		src.fail[src.blobs[len(src.blobs)-1].id] = 1 << 30
+		src.add("Audit.General", c.Add(time.Second), 0, fmt.Sprintf("good-%d", i))
+	}
+	opt := defaultOpts()
+	opt.MaxFetch = 0
+	last, out = runOnce(t, src, nil, opt)
+	st, _ := Decode(last)
+	g := st.Streams["Audit.General"]
+	if len(g.Retry) != MaxRetryBlobs {
+		t.Fatalf("%d in the retry set, want %d", len(g.Retry), MaxRetryBlobs)
+	}
+	over := src.blobs[2*MaxRetryBlobs]
+	if !g.Cursor.Equal(over.created.Truncate(time.Second)) || out.Err == nil || !strings.Contains(out.Err.Error(), "retry set is full") {
+		t.Fatalf("cursor %s (want %s, the blob over the cap), err %v", g.Cursor, over.created, out.Err)
+	}
+	if slices.Contains(ids(out.Items), fmt.Sprintf("bad-%d", MaxRetryBlobs)) {
+		t.Fatal("a failing blob was delivered")
+	}
+}

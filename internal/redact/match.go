@@ -8,11 +8,15 @@ import (
 )
 
 // matcher finds the forms of the secrets in text, longest first at each
-// position, with one table lookup per byte: a form is tried only where the
-// text has its first two bytes.
+// position. It is Wu-Manber's multi-pattern search: a window of the
+// shortest form's length m slides over the text by the shift its last two
+// bytes allow (up to m−1), and forms are compared only where the window
+// could end a prefix of one. Text without secrets costs about one table
+// lookup per m−1 bytes.
 type matcher struct {
-	pair   [1 << 16]bool // the first two bytes of some form
-	byPair map[uint16][]string
+	m      int                 // the shortest form's length (≥ minLen)
+	shift  [1 << 16]uint8      // by the window's last two bytes
+	byTail map[uint16][]string // forms by the two bytes ending their first m
 	maxLen int
 }
 
@@ -20,67 +24,71 @@ func newMatcher(forms []string) *matcher {
 	if len(forms) == 0 {
 		return nil
 	}
-	m := &matcher{byPair: map[uint16][]string{}}
+	mt := &matcher{m: len(forms[0]), byTail: map[uint16][]string{}}
 	for _, f := range forms {
-		k := uint16(f[0])<<8 | uint16(f[1]) // forms have minLen ≥ 2 bytes
-		m.pair[k] = true
-		m.byPair[k] = append(m.byPair[k], f)
-		m.maxLen = max(m.maxLen, len(f))
+		mt.m = min(mt.m, len(f))
+		mt.maxLen = max(mt.maxLen, len(f))
 	}
-	for k, fs := range m.byPair {
+	mt.m = min(mt.m, 255)
+	for i := range mt.shift {
+		mt.shift[i] = uint8(mt.m - 1)
+	}
+	for _, f := range forms {
+		for j := 0; j+2 <= mt.m; j++ {
+			k := uint16(f[j])<<8 | uint16(f[j+1])
+			mt.shift[k] = min(mt.shift[k], uint8(mt.m-2-j))
+		}
+		k := uint16(f[mt.m-2])<<8 | uint16(f[mt.m-1])
+		mt.byTail[k] = append(mt.byTail[k], f)
+	}
+	for k, fs := range mt.byTail {
 		// Longest first, so a secret containing another is replaced whole.
 		slices.SortStableFunc(fs, func(a, b string) int { return len(b) - len(a) })
-		m.byPair[k] = fs
+		mt.byTail[k] = fs
 	}
-	return m
+	return mt
 }
 
-// at returns the length of the longest form at src[i:], or 0.
-func (m *matcher) at(src []byte, i int) int {
-	if i+1 >= len(src) || !m.pair[uint16(src[i])<<8|uint16(src[i+1])] {
-		return 0
-	}
-	for _, f := range m.byPair[uint16(src[i])<<8|uint16(src[i+1])] {
-		if len(src)-i >= len(f) && string(src[i:i+len(f)]) == f {
-			return len(f)
+// next returns the first position in [from, limit) where a form starts,
+// and its length; -1 when there is none.
+func (mt *matcher) next(src string, from, limit int) (int, int) {
+	for i := from; i < limit && i+mt.m <= len(src); {
+		k := uint16(src[i+mt.m-2])<<8 | uint16(src[i+mt.m-1])
+		if s := mt.shift[k]; s > 0 {
+			i += int(s)
+			continue
 		}
-	}
-	return 0
-}
-
-func (m *matcher) contains(s string) bool {
-	for i := 0; i+1 < len(s); i++ {
-		if m.pair[uint16(s[i])<<8|uint16(s[i+1])] {
-			for _, f := range m.byPair[uint16(s[i])<<8|uint16(s[i+1])] {
-				if strings.HasPrefix(s[i:], f) {
-					return true
-				}
+		for _, f := range mt.byTail[k] {
+			if strings.HasPrefix(src[i:], f) {
+				return i, len(f)
 			}
 		}
+		i++
 	}
-	return false
+	return -1, 0
+}
+
+func (mt *matcher) contains(s string) bool {
+	i, _ := mt.next(s, 0, len(s))
+	return i >= 0
 }
 
 // replace appends src to dst with every form that starts before limit
 // replaced by Placeholder, and returns the index of src where it stopped
 // (limit, or past a form that started before limit).
-func (m *matcher) replace(dst, src []byte, limit int) ([]byte, int) {
+func (mt *matcher) replace(dst, src []byte, limit int) ([]byte, int) {
+	text := unsafeString(src)
 	run := 0
-	i := 0
-	for i < limit {
-		if n := m.at(src, i); n > 0 {
-			dst = append(dst, src[run:i]...)
-			dst = append(dst, Placeholder...)
-			i += n
-			run = i
-			continue
+	for {
+		i, n := mt.next(text, run, limit)
+		if i < 0 {
+			end := max(run, min(limit, len(src)))
+			return append(dst, src[run:end]...), end
 		}
-		i++
+		dst = append(dst, src[run:i]...)
+		dst = append(dst, Placeholder...)
+		run = i + n
 	}
-	if i > len(src) {
-		i = len(src)
-	}
-	return append(dst, src[run:i]...), i
 }
 
 // Writer redacts everything written through it before it reaches the
