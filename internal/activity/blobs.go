@@ -165,10 +165,7 @@ func (c *Client) Download(ctx context.Context, blobs []Blob, fn func(b Blob, rec
 			return r.err
 		}
 		err := fn(blobs[i], r.recs, r.err)
-		if n := charges[i].bytes; n > 0 {
-			c.budget.give(n)
-		}
-		next.Store(int64(i + 1))
+		c.passHead(func() { next.Store(int64(i + 1)) }, charges[i].bytes)
 		if err != nil {
 			return err
 		}

@@ -19,6 +19,8 @@ type budget struct {
 	limit int64
 	used  int64
 	wake  chan struct{} // closed and replaced whenever bytes are released
+	// waiting counts the takers blocked on wake (tests wait for it).
+	waiting int
 }
 
 // recordSize is what a Record costs besides its raw bytes.
@@ -37,11 +39,19 @@ func (b *budget) take(ctx context.Context, n int64, head func() bool) error {
 			return nil
 		}
 		ch := b.wake
+		b.waiting++
 		b.mu.Unlock()
+		var err error
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return ctx.Err()
+			err = ctx.Err()
+		}
+		b.mu.Lock()
+		b.waiting--
+		b.mu.Unlock()
+		if err != nil {
+			return err
 		}
 	}
 }
@@ -53,6 +63,20 @@ func (b *budget) give(n int64) {
 	close(b.wake)
 	b.wake = make(chan struct{})
 	b.mu.Unlock()
+}
+
+// passHead is how a delivered blob leaves the budget and the gate: advance
+// moves the head past it (the next blob to deliver becomes head), then its
+// held bytes are given back and every waiter of the budget and of the gate
+// is woken — always, even when it held nothing. A download waiting for
+// either rechecks head() only when woken, so a head moved without a
+// wake-up, or a wake-up before the head moved, left the new head waiting
+// for ever while the caller waited for it (the deadlock of Download before
+// this; Download and Scan both deliver through here).
+func (c *Client) passHead(advance func(), held int64) {
+	advance()
+	c.budget.give(held)
+	c.gate.nudge()
 }
 
 func (b *budget) inFlight() int64 {

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestDownloadInFlightBudget: whatever the parallelism, the bytes of blobs
@@ -59,4 +61,89 @@ func TestDownloadInFlightBudget(t *testing.T) {
 			t.Errorf("P%d: %d bytes still counted after Download", par, n)
 		}
 	}
+}
+
+// waitFor polls cond until it holds, failing after a generous real-time
+// bound: it only detects a goroutine that never got where the test needs
+// it (the bound is never a timing assertion).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 30 s: %s", what)
+		}
+	}
+}
+
+// TestPassHeadWakesTheNewHead reproduces the deadlock CI hit in
+// TestDownloadInFlightBudget (the package timed out after 10 minutes): a
+// download waiting for the budget, or for a request slot, is let in when it
+// becomes the next blob to deliver — but it only rechecks that when woken.
+// Download gave the delivered blob's bytes back (waking it too early, while
+// it was not head yet) and then moved the head without waking anyone, and
+// woke no one at all when the delivered blob held nothing. Each case is made
+// deterministic by waiting until the download is blocked before the head
+// moves.
+func TestPassHeadWakesTheNewHead(t *testing.T) {
+	for _, held := range []int64{0, 5} {
+		t.Run(fmt.Sprintf("budget, delivered blob held %d bytes", held), func(t *testing.T) {
+			c, err := New(Config{BaseURL: "https://x/", Tokens: StaticToken("t"), MaxBlobBytes: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var next atomic.Int64
+			// Blob 0 (head) holds held bytes, a later blob the rest of
+			// the budget; blob 1 then has to wait.
+			if err := c.budget.take(context.Background(), held, func() bool { return true }); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.budget.take(context.Background(), c.budget.limit-held, func() bool { return true }); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				done <- c.budget.take(context.Background(), 10, func() bool { return next.Load() == 1 })
+			}()
+			waitFor(t, "blob 1 never waited for the budget", func() bool {
+				c.budget.mu.Lock()
+				defer c.budget.mu.Unlock()
+				return c.budget.waiting == 1
+			})
+			c.passHead(func() { next.Store(1) }, held)
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("blob 1 became head but still waits for the budget after 30 s: deadlock")
+			}
+		})
+	}
+	t.Run("gate", func(t *testing.T) {
+		c, err := New(Config{BaseURL: "https://x/", Tokens: StaticToken("t"), Concurrency: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var next atomic.Int64
+		if err := c.gate.acquire(context.Background(), nil); err != nil { // a later blob's request
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- c.gate.acquire(context.Background(), func() bool { return next.Load() == 1 }) }()
+		waitFor(t, "blob 1 never waited for a request slot", func() bool {
+			c.gate.mu.Lock()
+			defer c.gate.mu.Unlock()
+			return c.gate.waiting == 1
+		})
+		c.passHead(func() { next.Store(1) }, 0)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("blob 1 became head but still waits for a request slot after 30 s: deadlock")
+		}
+	})
 }

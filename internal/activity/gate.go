@@ -16,6 +16,7 @@ type gate struct {
 	inflight  int
 	successes int
 	wake      chan struct{} // closed and replaced whenever a slot may be free
+	waiting   int           // acquirers blocked on wake (tests wait for it)
 }
 
 func newGate(max int) *gate {
@@ -33,11 +34,19 @@ func (g *gate) acquire(ctx context.Context, head func() bool) error {
 			return nil
 		}
 		ch := g.wake
+		g.waiting++
 		g.mu.Unlock()
+		var err error
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return ctx.Err()
+			err = ctx.Err()
+		}
+		g.mu.Lock()
+		g.waiting--
+		g.mu.Unlock()
+		if err != nil {
+			return err
 		}
 	}
 }
@@ -45,6 +54,13 @@ func (g *gate) acquire(ctx context.Context, head func() bool) error {
 func (g *gate) release() {
 	g.mu.Lock()
 	g.inflight--
+	g.broadcast()
+	g.mu.Unlock()
+}
+
+// nudge wakes the waiters so they recheck head() (see passHead).
+func (g *gate) nudge() {
+	g.mu.Lock()
 	g.broadcast()
 	g.mu.Unlock()
 }

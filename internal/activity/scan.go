@@ -89,15 +89,13 @@ func (c *Client) Scan(ctx context.Context, listings []Listing, fn func(ScanItem)
 }
 
 // releaseScanned frees what a delivered blob held: its read-ahead slot,
-// its place among the downloads in flight (the next oldest may then pass
-// the budget) and its bytes. The order matters: a download waiting for the
-// budget re-checks whether it is the oldest when bytes are given back.
+// its place among the downloads in flight (the next oldest becomes head)
+// and its bytes, through passHead.
 func (c *Client) releaseScanned(q *scanQueue, it ScanItem) {
 	if it.Blob == nil {
 		return
 	}
-	q.release(it.seq)
-	c.budget.give(it.charge.bytes) // wakes the budget's waiters, even for 0
+	c.passHead(func() { q.release(it.seq) }, it.charge.bytes)
 }
 
 // scanQueue is the shared work of a Scan's workers.
