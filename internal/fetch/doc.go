@@ -22,8 +22,12 @@
 //     window refused as too old (AF20055/AF20030) is recomputed from the
 //     API's clock and listed once more;
 //  3. never lists before now − 7 days + 15 minutes: a cursor older than that
-//     is moved up and a warning says which period could not be fetched; a
-//     cursor in the future is moved back to a safe point with a warning;
+//     is moved up and a warning says which period could not be fetched;
+//     every time lastRun holds is first checked against the API's clock
+//     (checkTimes in servertime.go): a cursor in the future is moved back
+//     to a safe point, a retried blob's next_attempt beyond now plus the
+//     longest back-off (or its other times ahead of now) is set to now, so
+//     it is fetched again in that run, each with a warning naming the value;
 //  4. skips blobs already fully delivered (their contentId is in the dedupe
 //     set) or met before in the run, downloads the others and skips records
 //     already delivered (by any content type; by Id, or by their bytes for a

@@ -372,3 +372,62 @@ func TestRetrySetEnds(t *testing.T) {
 		t.Fatal("a failing blob was delivered")
 	}
 }
+
+// TestFutureTimesInLastRunClamped: a blob of the retry set whose
+// next_attempt is far in the future (written while no Date was known and
+// the host clock was ahead) was never fetched again until it expired, 7
+// days on, with no warning: 3 runs exited 0 with nothing. Every time in
+// lastRun is checked against the API's clock at the start of a run, as the
+// cursor was: a next_attempt beyond the API's now plus the longest back-off
+// is set to now, with a warning naming the value, and the blob is fetched
+// in that run.
+func TestFutureTimesInLastRunClamped(t *testing.T) {
+	src := &fakeSource{now: t0, fail: map[string]int{}}
+	src.add("Audit.General", t0.Add(-40*time.Minute), 0, "good")
+	src.add("Audit.General", t0.Add(-30*time.Minute), 0, "waiting")
+	src.fail[src.blobs[1].id] = 1
+	last, out := runOnce(t, src, nil, defaultOpts())
+	if got := ids(out.Items); !slices.Equal(got, []string{"good"}) {
+		t.Fatalf("first run: %v", got)
+	}
+	var w map[string]any
+	if err := json.Unmarshal(last, &w); err != nil {
+		t.Fatal(err)
+	}
+	x := w["streams"].(map[string]any)["Audit.General"].(map[string]any)["retry"].([]any)[0].(map[string]any)
+	x["next_attempt"] = "2099-01-01T00:00:00Z"
+	x["first_failure"] = "2098-12-31T23:59:00Z"
+	last, _ = json.Marshal(w)
+
+	var got []string
+	for run := 1; run <= 3; run++ {
+		src.now = src.now.Add(5 * time.Minute)
+		last, out = runOnce(t, src, last, defaultOpts())
+		got = append(got, ids(out.Items)...)
+		if run == 1 {
+			for _, want := range []string{"next_attempt 2099-01-01T00:00:00Z", "first_failure 2098-12-31T23:59:00Z", src.blobs[1].id} {
+				if !hasWarning(out, want) {
+					t.Errorf("run 1: no warning naming %q: %v", want, out.Warnings)
+				}
+			}
+		}
+	}
+	if !slices.Equal(got, []string{"waiting"}) {
+		t.Fatalf("3 runs delivered %v, want the retried blob once", got)
+	}
+	if strings.Contains(string(last), "2099") || strings.Contains(string(last), "2098") || strings.Contains(string(last), `"retry"`) {
+		t.Fatalf("lastRun still holds the future times or the blob: %s", last)
+	}
+
+	// A next_attempt within the longest back-off is the back-off itself:
+	// left alone, without a warning.
+	src = &fakeSource{now: t0, fail: map[string]int{}}
+	src.add("Audit.General", t0.Add(-30*time.Minute), 0, "later")
+	src.fail[src.blobs[0].id] = 1
+	last, _ = runOnce(t, src, nil, defaultOpts())
+	src.now = src.now.Add(10 * time.Second)
+	last, out = runOnce(t, src, last, defaultOpts())
+	if len(out.Items) != 0 || len(out.Warnings) != 0 || !strings.Contains(string(last), `"retry"`) {
+		t.Fatalf("a due-later blob: items %v, warnings %v", ids(out.Items), out.Warnings)
+	}
+}

@@ -160,6 +160,7 @@ func newRunner(ctx context.Context, src Source, prev *State, opt Options) *runne
 	r.end = r.now.Add(-Settle).Truncate(time.Second)
 	r.floor = floorAt(r.now)
 	r.out = &Outcome{State: st, Diagnostics: &Diagnostics{RunAt: r.now.Format(wireTime), Streams: map[string]*StreamStats{}}}
+	r.checkTimes()
 	r.runs = make([]*streamRun, len(opt.ContentTypes))
 	for i, ct := range opt.ContentTypes {
 		r.runs[i] = r.startStream(ct)
@@ -169,8 +170,9 @@ func newRunner(ctx context.Context, src Source, prev *State, opt Options) *runne
 }
 
 // startStream finds where a content type continues: its position, or
-// where a first run (or a migrated one) starts; a position in the future
-// or beyond the 7 days the API serves is corrected with a warning.
+// where a first run (or a migrated one) starts; a position beyond the 7
+// days the API serves is corrected with a warning (one in the future was,
+// by checkTimes).
 func (r *runner) startStream(ct string) *streamRun {
 	st := r.st
 	s := st.Streams[ct]
@@ -181,11 +183,6 @@ func (r *runner) startStream(ct string) *streamRun {
 		start := r.now.Add(-r.opt.FirstFetch).Truncate(time.Second)
 		if m := st.MigratedFrom; !m.IsZero() {
 			start = m.Truncate(time.Second)
-			if m.After(r.now.Add(Settle)) {
-				start = r.now.Add(-r.opt.Overlap).Truncate(time.Second)
-				r.warn("%s: the reference integration's last_fetch %s is in the future (Microsoft's clock says %s), probably written while the engine's clock was ahead; fetching starts at %s instead (one fetch_overlap back). Records the reference already delivered from that hour may come once more.",
-					ct, m.Format(wireTime), r.now.Format(wireTime), start.Format(wireTime))
-			}
 		} else if start.Before(r.floor) {
 			r.warn("%s: first_fetch_delta reaches back to %s, but the API serves only the last 7 days; starting at %s.", ct, start.Format(wireTime), r.floor.Format(wireTime))
 			start = r.floor
@@ -193,14 +190,6 @@ func (r *runner) startStream(ct string) *streamRun {
 		s = newStream(start, start)
 		st.Streams[ct] = s
 		fresh = st.MigratedFrom.IsZero()
-	} else if bad := s.Cursor; bad.After(r.now.Add(Settle)) {
-		safe := r.safePoint(s)
-		r.warn("%s: the fetch position %s is in the future (Microsoft's clock says %s), probably written while the engine's clock was ahead; listing again from %s. Blobs delivered since then are recognized and not delivered twice.",
-			ct, bad.Format(wireTime), r.now.Format(wireTime), safe.Format(wireTime))
-		s.Cursor = safe
-		if s.From.After(safe) {
-			s.From = safe
-		}
 	}
 	sr := &streamRun{name: ct, s: s, fresh: fresh, stats: stats, touched: map[string]bool{}, listed: map[string]bool{}}
 	if s.Cursor.Before(r.floor) {
