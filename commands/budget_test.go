@@ -171,3 +171,71 @@ func TestWorkBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestBudgetQuietCatchUpAdvances: a 7-day catch-up of a quiet tenant (one
+// blob, 3 hours ago, after 7 empty 24-hour windows) on an API that takes 3 s
+// per request, with a 20 s budget: no run can list every window, and none
+// delivers an incident until the last window. A run that hit the deadline
+// with no incident used to fail (exit 1) and throw away the windows it had
+// listed, so every run started again 7 days back and the catch-up never
+// ended. Now it returns the lastRun it reached (its cursor past the empty
+// windows it fully listed, never past a blob not delivered) with a warning,
+// exit 0, and the next run continues there: the blob arrives, once.
+func TestBudgetQuietCatchUpAdvances(t *testing.T) {
+	r, deps := slowRig(t, 1, 2)
+	r.params["first_fetch_delta"] = "7 days"
+	seen := map[string]int{}
+	var lastRun json.RawMessage
+	var cursors []string
+	for run := 1; run <= 4 && len(seen) < len(r.records); run++ {
+		start := r.fake.Now()
+		res := runEnvelopeCtx(t, context.Background(), r.budgetEnvelope(CmdFetchIncidents, 20, nil, lastRun), deps)
+		got := checkProtocol(t, CmdFetchIncidents, res, nil)
+		if elapsed := r.fake.Now().Sub(start); elapsed >= 20*time.Second {
+			t.Errorf("run %d took %s of the 20 s budget", run, elapsed)
+		}
+		if res.code != 0 {
+			t.Fatalf("run %d: exit %d: the windows listed before the deadline are lost and the next run starts 7 days back again:\n%s", run, res.code, res.stdout)
+		}
+		for _, raw := range *got.Incidents {
+			var inc struct{ RawJSON string }
+			var rec struct{ Id string }
+			if json.Unmarshal(raw, &inc) != nil || json.Unmarshal([]byte(inc.RawJSON), &rec) != nil {
+				t.Fatalf("run %d: bad incident %s", run, raw)
+			}
+			seen[rec.Id]++
+		}
+		var lr struct {
+			Streams     map[string]struct{ Cursor string }
+			Diagnostics struct {
+				Error    string
+				Warnings []string
+			}
+		}
+		if err := json.Unmarshal(got.LastRun, &lr); err != nil {
+			t.Fatalf("run %d: lastRun %s: %v", run, got.LastRun, err)
+		}
+		cur := lr.Streams["Audit.General"].Cursor
+		if len(*got.Incidents) == 0 {
+			// A run cut by the deadline says so, in an entry and in
+			// lastRun, and moved the cursor forward.
+			if !strings.Contains(lr.Diagnostics.Error, "ran out of time") || !strings.Contains(strings.Join(lr.Diagnostics.Warnings, "\n"), "ran out of time") || !strings.Contains(string(res.stdout), `"Type":11`) {
+				t.Errorf("run %d: no warning that the run ran out of time: %s", run, res.stdout)
+			}
+			if len(cursors) > 0 && cur <= cursors[len(cursors)-1] {
+				t.Errorf("run %d: cursor %s did not advance from %s", run, cur, cursors[len(cursors)-1])
+			}
+		}
+		if blob := faultNow.Add(-3 * time.Hour).Format("2006-01-02T15:04:05Z"); cur > blob && seen[r.records[0]] == 0 {
+			t.Fatalf("run %d: cursor %s passed the blob of %s, which was not delivered", run, cur, blob)
+		}
+		cursors = append(cursors, cur)
+		t.Logf("run %d: %d incidents, cursor %s, warnings %q", run, len(*got.Incidents), cur, lr.Diagnostics.Warnings)
+		lastRun = got.LastRun
+	}
+	for _, id := range r.records {
+		if seen[id] != 1 {
+			t.Errorf("record %s delivered %d times", id, seen[id])
+		}
+	}
+}

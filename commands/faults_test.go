@@ -400,10 +400,29 @@ func TestFaultSlowBeyondTimeout(t *testing.T) {
 	}
 }
 
+// fetchUntilStuck runs fetch-incidents against a fault that persists at a
+// blob 3 hours back, 21 empty hours after the first run's start. The first
+// run keeps the progress it made through those hours: exit 0, no incident,
+// its cursor at the blob (never past it) and a warning naming the failure
+// (want). The next run cannot move and fails: its result is returned, with
+// the blob requests it sent.
+func fetchUntilStuck(t *testing.T, r *rig, want string) (runResult, decodedResult, int) {
+	t.Helper()
+	res, got := r.run(CmdFetchIncidents, nil, nil, nil, nil)
+	blob := faultNow.Add(-3 * time.Hour).Format("2006-01-02T15:04:05Z")
+	if res.code != 0 || len(*got.Incidents) != 0 || !strings.Contains(string(got.LastRun), `"cursor":"`+blob+`"`) || !strings.Contains(string(res.stdout), want) {
+		t.Fatalf("first run: exit %d, want exit 0, no incident, the cursor at the failing blob (%s) and a warning naming %q:\n%s", res.code, blob, want, res.stdout)
+	}
+	before := r.srv.Count("blob")
+	res, got = r.run(CmdFetchIncidents, nil, nil, got.LastRun, nil)
+	return res, got, r.srv.Count("blob") - before
+}
+
 // TestFaultBlobTimeoutIsNotSkipped: a blob whose body stalls past the
 // request timeout is retried and, when it keeps stalling, fails the
 // command as a timeout; it is never skipped as an unusable blob (its
-// records would be lost) nor reported as bad JSON.
+// records would be lost) nor reported as bad JSON. (fetch-incidents keeps
+// the empty hours it listed before the blob first: fetchUntilStuck.)
 func TestFaultBlobTimeoutIsNotSkipped(t *testing.T) {
 	for _, command := range []string{CmdListContent, CmdFetchIncidents} {
 		t.Run(command, func(t *testing.T) {
@@ -411,11 +430,19 @@ func TestFaultBlobTimeoutIsNotSkipped(t *testing.T) {
 			r.addBlobs(1, 50)
 			r.reqTimeout = 300 * time.Millisecond
 			r.srv.FailNext("blob", 100, emulator.StallMidBody)
-			res, got := r.run(command, nil, nil, nil, nil)
+			var res runResult
+			var got decodedResult
+			var sends int
+			if command == CmdFetchIncidents {
+				res, got, sends = fetchUntilStuck(t, r, "no complete answer within the request timeout of 300ms")
+			} else {
+				res, got = r.run(command, nil, nil, nil, nil)
+				sends = r.srv.Count("blob")
+			}
 			msg := got.errorMessage()
 			// As above: the client's attempts are in the message; the
 			// emulator misses those that timed out while connecting.
-			if sends := r.srv.Count("blob"); res.code != 1 || sends < 1 || sends > maxSends || !strings.Contains(msg, "after 6 attempts") {
+			if res.code != 1 || sends < 1 || sends > maxSends || !strings.Contains(msg, "after 6 attempts") {
 				t.Fatalf("exit %d after %d blob sends, want exit 1 after 6 attempts:\n%s", res.code, sends, res.stdout)
 			}
 			if !strings.Contains(msg, "no complete answer within the request timeout of 300ms") || strings.Contains(msg, "JSON") {
@@ -890,7 +917,13 @@ func TestFaultMessagesSayWhatFailed(t *testing.T) {
 			r := newRig(t, false)
 			r.addBlobs(2, 1)
 			r.srv.FailNext(tc.endpoint, 100, emulator.ResetMidBody)
-			res, got := r.run(tc.command, nil, nil, nil, nil)
+			var res runResult
+			var got decodedResult
+			if tc.command == CmdFetchIncidents {
+				res, got, _ = fetchUntilStuck(t, r, tc.want)
+			} else {
+				res, got = r.run(tc.command, nil, nil, nil, nil)
+			}
 			if res.code != 1 || !strings.Contains(got.errorMessage(), tc.want) {
 				t.Errorf("exit %d, message %q: want it to name %q", res.code, got.errorMessage(), tc.want)
 			}

@@ -71,13 +71,19 @@ func fetchIncidents(ctx context.Context, env *Env) (*Result, error) {
 		Logger:       env.Logger,
 		ReadAhead:    p.DownloadConcurrency,
 	})
-	if out.Err != nil && len(out.Items) == 0 {
-		// Nothing delivered: fail, so the engine shows the error and keeps
-		// the previous lastRun; the next run starts from the same position.
+	if out.Err != nil && len(out.Items) == 0 && !out.Advanced {
+		// Nothing delivered and no position moved: fail, so the engine
+		// shows the error and keeps the previous lastRun; the next run
+		// starts from the same position.
 		return nil, fmt.Errorf("%v (nothing was lost: the next run starts from the same position)", out.Err)
 	}
 	if out.Err != nil {
-		env.Logger.Warn("fetch stopped early; the incidents collected are returned and the next run continues after them", "error", out.Err.Error())
+		// Stopped early with incidents, or with none but a cursor moved
+		// past windows listed in full (a slow catch-up through empty
+		// windows would otherwise start over every run and never end):
+		// the lastRun reached is returned, with the error in a warning
+		// and in its diagnostics.
+		env.Logger.Warn("fetch stopped early; what was delivered is returned and the next run continues after it", "error", out.Err.Error(), "incidents", len(out.Items))
 	}
 	lastRun, err := out.State.Encode(out.Diagnostics)
 	if err != nil {

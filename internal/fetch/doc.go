@@ -45,7 +45,10 @@
 //     nothing.
 //
 // A run that fails returns its incidents only with a lastRun that describes
-// exactly what they delivered; with no incidents it fails with no lastRun.
+// exactly what they delivered (Outcome.State, whatever Err says). The
+// command returns it when there are incidents or a cursor moved
+// (Outcome.Advanced: empty windows listed in full), else it fails with no
+// lastRun.
 //
 // # lastRun format (version 1)
 //

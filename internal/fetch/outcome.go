@@ -1,6 +1,8 @@
 package fetch
 
 import (
+	"context"
+	"errors"
 	"time"
 
 	"github.com/secops-go/ms-management-activity/internal/activity"
@@ -29,6 +31,10 @@ type Outcome struct {
 	// token, throttling, the deadline), nil when the run completed. A blob
 	// that fails on its own goes to the retry set and is only a warning.
 	Err error
+	// Advanced is set when a content type's cursor moved forward in the
+	// run (past windows it listed in full, blobs it delivered): a run
+	// stopped early with no incident still made progress worth keeping.
+	Advanced bool
 }
 
 // Diagnostics are stored in lastRun for people (the engine shows no war
@@ -71,6 +77,12 @@ type StreamStats struct {
 // finish reports the clock skew and fills the diagnostics.
 func (r *runner) finish() *Outcome {
 	out, st := r.out, r.st
+	if out.Err != nil && !r.streamSaidStop() {
+		// The deadline or a cancellation, met while downloading (a
+		// content type stopped by it, or by its own failure, says so
+		// below, with where it stopped).
+		r.warn("%v; what was delivered is returned, and the next run continues exactly where this one stopped.", out.Err)
+	}
 	if d, ok := r.clock.Offset(); ok {
 		out.Diagnostics.ClockOffset = offsetWords(d)
 		if d >= SkewWarning || d <= -SkewWarning {
@@ -113,6 +125,17 @@ func (r *runner) finish() *Outcome {
 func (r *runner) listed() bool {
 	for _, sr := range r.runs {
 		if sr.stats.LastListingEnd != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// streamSaidStop reports whether a content type was stopped by the run's
+// context (its warning then says so).
+func (r *runner) streamSaidStop() bool {
+	for _, sr := range r.runs {
+		if errors.Is(sr.failed, context.DeadlineExceeded) || errors.Is(sr.failed, context.Canceled) {
 			return true
 		}
 	}

@@ -87,7 +87,9 @@ type streamRun struct {
 	s    *Stream
 	// fresh: the position was made up this run (a first run), so moving it
 	// up loses nothing that was ever due.
-	fresh  bool
+	fresh bool
+	// start is the cursor the run began from (after corrections).
+	start  time.Time
 	next   time.Time // start of the next window to list
 	failed error
 	failAt time.Time // listing start that failed (zero: a blob failed)
@@ -137,6 +139,9 @@ func Run(ctx context.Context, src Source, prev *State, opt Options) *Outcome {
 	}
 	for _, sr := range r.runs {
 		r.placeCursor(sr)
+		if sr.s.Cursor.After(sr.start) {
+			r.out.Advanced = true
+		}
 	}
 	r.prune()
 	return r.finish()
@@ -199,6 +204,7 @@ func (r *runner) startStream(ct string) *streamRun {
 		s.From = r.floor
 	}
 	sr.next = s.From
+	sr.start = s.Cursor
 	return sr
 }
 
