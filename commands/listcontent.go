@@ -70,6 +70,7 @@ func listContent(ctx context.Context, env *Env) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer c.ReleaseListing(blobs) // charged to the run's memory budget meanwhile
 	out := newContentOutput("Content for content type " + ct)
 	var skipped []skippedBlob
 	downloaded := 0

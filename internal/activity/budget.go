@@ -2,6 +2,7 @@ package activity
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"unsafe"
 )
@@ -14,11 +15,18 @@ import (
 // never deadlock. Download releases a blob's bytes once its callback
 // returns: a caller that keeps records after that holds them on its own
 // account (fetch keeps at most max_fetch).
+//
+// Listed blob descriptors are charged to it too (takeListing), from the
+// moment they are decoded until the caller releases them (ReleaseListing),
+// so that the downloads that are not head wait for them like for any other
+// bytes held, and 2 × limit still bounds the whole.
 type budget struct {
 	mu    sync.Mutex
 	limit int64
-	used  int64
-	wake  chan struct{} // closed and replaced whenever bytes are released
+	used  int64 // everything charged, listed descriptors included
+	// listed is the part of used held by listed blob descriptors.
+	listed int64
+	wake   chan struct{} // closed and replaced whenever bytes are released
 	// waiting counts the takers blocked on wake (tests wait for it).
 	waiting int
 }
@@ -63,6 +71,59 @@ func (b *budget) give(n int64) {
 	close(b.wake)
 	b.wake = make(chan struct{})
 	b.mu.Unlock()
+}
+
+// errListingBudget is takeListing's refusal: the descriptors listed and not
+// yet released would hold more than the whole budget on their own, which no
+// wait can cure.
+var errListingBudget = errors.New("the listed blob descriptors exceed the budget")
+
+// takeListing charges n bytes of listed blob descriptors. It waits, like a
+// download that is not head, while downloads hold the budget: they are
+// delivered, and release it, whatever the listing does (the head never
+// waits); it fails with errListingBudget when the descriptors alone would
+// exceed the limit. A listing that does not overlap downloads (fetch,
+// list-content) therefore never waits.
+func (b *budget) takeListing(ctx context.Context, n int64) error {
+	for {
+		b.mu.Lock()
+		if b.listed+n > b.limit {
+			b.mu.Unlock()
+			return errListingBudget
+		}
+		if b.used+n <= b.limit {
+			b.used += n
+			b.listed += n
+			b.mu.Unlock()
+			return nil
+		}
+		ch := b.wake
+		b.waiting++
+		b.mu.Unlock()
+		var err error
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		b.mu.Lock()
+		b.waiting--
+		b.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// giveListing releases n bytes of listed blob descriptors.
+func (b *budget) giveListing(n int64) {
+	if n == 0 {
+		return
+	}
+	b.mu.Lock()
+	b.listed -= n
+	b.mu.Unlock()
+	b.give(n)
 }
 
 // passHead is how a delivered blob leaves the budget and the gate: advance

@@ -147,3 +147,36 @@ func TestPassHeadWakesTheNewHead(t *testing.T) {
 		}
 	})
 }
+
+// TestListingChargedUntilReleased: the descriptors ListContent returns are
+// charged to the run's in-flight budget until ReleaseListing, over every
+// page and window of the call; a call whose descriptors exceed the budget
+// fails with an error naming max_blob_mb, and nothing stays charged.
+func TestListingChargedUntilReleased(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.MaxBlobBytes = 64 << 10 })
+	f.srv.Subscribe(tenant, "Audit.General")
+	f.srv.SetPageSize(50)
+	for b := range 300 {
+		f.srv.AddBlob(tenant, "Audit.General", testNow.Add(-47*time.Hour+time.Duration(b)*9*time.Minute), rec(fmt.Sprint(b), 1, "Exchange", "Send"))
+	}
+	blobs, err := f.client.ListContent(context.Background(), "Audit.General", testNow.Add(-3*time.Hour), testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held := f.client.budget.inFlight(); len(blobs) == 0 || held != listingCost(blobs) || held < int64(len(blobs))*200 {
+		t.Fatalf("%d blobs listed, %d bytes charged", len(blobs), held)
+	}
+	f.client.ReleaseListing(blobs)
+	if held := f.client.budget.inFlight(); held != 0 {
+		t.Fatalf("%d bytes charged after ReleaseListing", held)
+	}
+
+	// Two days, 300 descriptors: more than 64 KiB of them.
+	blobs, err = f.client.ListContent(context.Background(), "Audit.General", testNow.Add(-48*time.Hour), testNow)
+	if err == nil || blobs != nil || !strings.Contains(err.Error(), "max_blob_mb") || !strings.Contains(err.Error(), "64 KiB") && !strings.Contains(err.Error(), "65536 bytes") {
+		t.Fatalf("%d blobs, err %v", len(blobs), err)
+	}
+	if held := f.client.budget.inFlight(); held != 0 {
+		t.Fatalf("%d bytes charged after the failed listing", held)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -201,5 +202,98 @@ func TestListingPageThatNeverEnds(t *testing.T) {
 	}
 	if n := cut.requests.Load(); n != 2 {
 		t.Errorf("%d requests: a truncated page is retried like a cut connection", n)
+	}
+}
+
+// gzipPage returns a gzip body that inflates to prefix, then item repeated
+// until the body holds decoded bytes, then suffix.
+func gzipPage(t testing.TB, prefix, item, suffix string, decoded int) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&out, flate.BestCompression)
+	zw.Write([]byte(prefix))
+	chunk := []byte(strings.Repeat(item, max(1, (1<<20)/len(item))))
+	for n := len(prefix); n < decoded; n += len(chunk) {
+		zw.Write(chunk)
+	}
+	zw.Write([]byte(suffix))
+	zw.Close()
+	return out.Bytes()
+}
+
+// allocatedBy returns the bytes the heap allocated while fn ran
+// (runtime.MemStats.TotalAlloc): an upper bound of what fn held at its
+// peak, garbage included, whatever the garbage collector did meanwhile.
+func allocatedBy(fn func()) int64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	return int64(after.TotalAlloc - before.TotalAlloc)
+}
+
+// TestHostileListingPageBoundedMemory: a listing page costs bounded
+// memory whatever it holds (issue 14's bar: 2 × max_blob_mb + 64 MiB). One
+// page of 64 MiB of "{}," (64 KiB of gzip on the wire) decoded into
+// 22,369,622 empty descriptors, 3,766 MiB of heap and 42 s; a page of
+// descriptors that look valid was held whole too, up to the 1 GiB page
+// cap. A descriptor without contentId or contentUri is an error naming
+// the page; the descriptors a listing holds are charged to the run's
+// in-flight budget (max_blob_mb), and a listing they do not fit in fails
+// with an error naming max_blob_mb; one descriptor, or the blank space
+// between two, may take at most MaxDescriptorBytes.
+func TestHostileListingPageBoundedMemory(t *testing.T) {
+	const maxBlob = 8 << 20
+	const bound = 2*maxBlob + 64<<20
+	var srvURL string
+	valid := func() string {
+		return `{"contentType":"Audit.General","contentId":"x","contentUri":"` + srvURL + `/api/v1.0/contoso/activity/feed/audit/x","contentCreated":"2026-11-28T10:00:00.000Z"},`
+	}
+	for _, tc := range []struct {
+		name string
+		body func() []byte
+		want []string
+	}{
+		{"empty descriptors", func() []byte { return gzipPage(t, "[", "{},", "{}]", 64<<20) }, []string{"listing page 1", "blob descriptor 1", "contentId"}},
+		{"no contentUri", func() []byte { return gzipPage(t, "[", `{"contentId":"x"},`, "{}]", 64<<20) }, []string{"listing page 1", "blob descriptor 1", "contentUri"}},
+		{"valid-looking descriptors", func() []byte { return gzipPage(t, "[", valid(), "{}]", 64<<20) }, []string{"max_blob_mb", "8 MiB", "listing page 1"}},
+		{"one endless descriptor", func() []byte { return gzipPage(t, `[{"contentId":"x","pad":"`, "a", `"}]`, 64<<20) }, []string{"listing page 1", "blob descriptor 1", "64 KiB"}},
+		{"endless blank space", func() []byte { return gzipPage(t, "[", " ", "]", 64<<20) }, []string{"listing page 1", "64 KiB"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var body []byte
+			srv := newHostile(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Content-Encoding", "gzip")
+				w.Write(body)
+			})
+			srvURL = srv.URL
+			body = tc.body()
+			c := hostileClient(t, srv.URL, func(cfg *Config) { cfg.MaxBlobBytes = maxBlob })
+			var blobs []Blob
+			var err error
+			alloc := allocatedBy(func() {
+				blobs, err = c.ListContent(context.Background(), "Audit.General", testNow.Add(-time.Hour), testNow)
+			})
+			t.Logf("%d bytes on the wire: %d blobs, %.1f MiB allocated, err %v", len(body), len(blobs), float64(alloc)/(1<<20), err)
+			if alloc > bound {
+				t.Errorf("listing one page allocated %.0f MiB, over the bound of %d MiB (2 × max_blob_mb + 64 MiB)", float64(alloc)/(1<<20), bound>>20)
+			}
+			if err == nil {
+				t.Fatalf("no error; %d blobs", len(blobs))
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+			if n := srv.requests.Load(); n != 1 {
+				t.Errorf("%d requests: a page refused for what it holds is not asked again", n)
+			}
+			if n := c.budget.inFlight(); n != 0 {
+				t.Errorf("%d bytes still charged to the budget after a failed listing", n)
+			}
+		})
 	}
 }

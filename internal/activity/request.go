@@ -138,7 +138,8 @@ func retryable(err error) bool {
 		return ce.Truncated
 	}
 	var te *tokenError
-	if errors.As(err, &te) {
+	var pe *permanentError
+	if errors.As(err, &te) || errors.As(err, &pe) {
 		return false
 	}
 	return transportRetryable(err)

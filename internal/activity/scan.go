@@ -31,7 +31,10 @@ type ScanItem struct {
 // pool of Concurrency workers: a worker takes a listed blob when there is
 // one and the read-ahead allows it, else the next listing, so downloads of
 // one window overlap the listings of the next with no barrier between
-// windows or content types.
+// windows or content types. Listings run one at a time, once the blobs
+// listed before are nearly all handed out, and their descriptors are
+// charged to the in-flight budget until then: what waits to be downloaded
+// is one listing's at most (a listing larger than the budget fails).
 //
 // fn is called from the caller's goroutine, never concurrently, once per
 // listing and once per blob, in the order they complete. At most
@@ -49,7 +52,7 @@ func (c *Client) Scan(ctx context.Context, listings []Listing, fn func(ScanItem)
 	defer cancel()
 
 	workers := max(c.cfg.Concurrency, 1)
-	q := &scanQueue{listings: listings, maxAhead: 2 * workers, inFlight: map[int64]bool{}}
+	q := &scanQueue{listings: listings, maxAhead: 2 * workers, workers: workers, inFlight: map[int64]bool{}}
 	q.cond = sync.NewCond(&q.mu)
 	stopWake := context.AfterFunc(ctx, q.wakeAll)
 	defer stopWake()
@@ -67,11 +70,15 @@ func (c *Client) Scan(ctx context.Context, listings []Listing, fn func(ScanItem)
 		close(items)
 	}()
 	// Drain after a stop, so no worker outlives Scan and every blob's
-	// bytes go back to the budget.
+	// bytes go back to the budget, and so do the descriptors of the blobs
+	// listed and not handed out.
 	defer func() {
 		cancel()
 		for it := range items {
 			c.releaseScanned(q, it)
+		}
+		for _, sb := range q.blobs {
+			c.ReleaseListing([]Blob{sb.blob})
 		}
 	}()
 
@@ -104,9 +111,10 @@ type scanQueue struct {
 	cond     *sync.Cond
 	listings []Listing // not yet started, in order
 	blobs    []scanBlob
-	listing  int // listings in progress
+	listing  int // listings in progress (at most one)
 	ahead    int // blobs being downloaded or waiting for fn
 	maxAhead int
+	workers  int
 	// Start sequences of the blobs handed out and not yet released; the
 	// lowest is the oldest download, which never waits for the budget.
 	seq      int64
@@ -164,7 +172,11 @@ func (q *scanQueue) next(ctx context.Context) (b *scanBlob, seq int64, l *Listin
 			q.inFlight[seq] = true
 			return &sb, seq, nil, true
 		}
-		if len(q.listings) > 0 {
+		// One listing at a time, once the blobs listed before are nearly
+		// all handed out: the descriptors waiting are then at most one
+		// listing's, which the budget bounds (takeListing), instead of
+		// those of every listing the workers could start at once.
+		if len(q.listings) > 0 && q.listing == 0 && len(q.blobs) < q.workers {
 			l := q.listings[0]
 			q.listings = q.listings[1:]
 			q.listing++
@@ -184,7 +196,8 @@ func (c *Client) scanWorker(ctx context.Context, q *scanQueue, items chan<- Scan
 			return
 		}
 		if l != nil {
-			blobs, err := c.listWindow(ctx, l.ContentType, l.Start, l.End)
+			// Charged to the budget until handed out (next).
+			blobs, err := c.listWindow(ctx, l.ContentType, l.Start, l.End, nil)
 			c.cfg.Progress.BlobsQueued(len(blobs)) // a scan downloads every blob it lists
 			q.mu.Lock()
 			for _, b := range blobs {
@@ -196,6 +209,9 @@ func (c *Client) scanWorker(ctx context.Context, q *scanQueue, items chan<- Scan
 			items <- ScanItem{Listing: *l, Blobs: len(blobs), Err: err}
 			continue
 		}
+		// Its descriptor is held by the download from here on, one of at
+		// most maxAhead (outside q.mu: the budget's lock is taken first).
+		c.ReleaseListing([]Blob{sb.blob})
 		ch := &charge{b: c.budget, ctx: ctx, head: func() bool { return q.isOldest(seq) }}
 		recs, err := c.fetch(ctx, sb.blob, ch)
 		items <- ScanItem{Listing: sb.listing, Blob: &sb.blob, Records: recs, Err: err, seq: seq, charge: ch}

@@ -43,6 +43,12 @@ type fakeSource struct {
 	// listTwice lists every blob twice (as on two pages).
 	listTwice bool
 	downloads map[string]int
+	// listed and released count the blobs ListContent returned and those
+	// ReleaseListing gave back.
+	listed, released int
+	// maxHeld is the most blobs listed and not released when a listing
+	// began.
+	maxHeld int
 }
 
 // The fake source is also the run's ServerClock.
@@ -63,6 +69,7 @@ var blobError = &activity.APIError{Op: "download blob", Status: 500, Code: "AF50
 
 func (f *fakeSource) ListContent(_ context.Context, ct string, start, end time.Time) ([]activity.Blob, error) {
 	f.lists++
+	f.maxHeld = max(f.maxHeld, f.listed-f.released)
 	f.answered = !f.noDate
 	if f.fail["list:"+ct] > 0 {
 		f.fail["list:"+ct]--
@@ -90,8 +97,12 @@ func (f *fakeSource) ListContent(_ context.Context, ct string, start, end time.T
 			res = append(res, res[len(res)-1])
 		}
 	}
+	f.listed += len(res)
 	return res, nil
 }
+
+// ReleaseListing counts what the run gives back: every blob listed.
+func (f *fakeSource) ReleaseListing(blobs []activity.Blob) { f.released += len(blobs) }
 
 func (f *fakeSource) Download(ctx context.Context, blobs []activity.Blob, fn func(activity.Blob, []activity.Record, error) error) error {
 	f.answered = !f.noDate

@@ -112,6 +112,8 @@ func (s *steadySource) ListContent(_ context.Context, ct string, start, end time
 	return out, nil
 }
 
+func (s *steadySource) ReleaseListing([]activity.Blob) {}
+
 func (s *steadySource) Download(_ context.Context, blobs []activity.Blob, fn func(activity.Blob, []activity.Record, error) error) error {
 	for _, b := range blobs {
 		var idx int

@@ -431,3 +431,31 @@ func TestFutureTimesInLastRunClamped(t *testing.T) {
 		t.Fatalf("a due-later blob: items %v, warnings %v", ids(out.Items), out.Warnings)
 	}
 }
+
+// TestRunHoldsOneWindowOfDescriptors: the blob descriptors listed are
+// charged to the run's memory budget until released; a 7-day catch-up
+// held every window's descriptors (and the entries and content IDs made
+// of them) until the run ended. Each window's are released once it is
+// delivered, so a listing begins holding at most those of the same window
+// listed for the other content types, and all are released at the end.
+func TestRunHoldsOneWindowOfDescriptors(t *testing.T) {
+	src := &fakeSource{now: t0}
+	for d := 6; d >= 0; d-- {
+		for i := 0; i < 3; i++ {
+			src.add("Audit.General", t0.Add(-time.Duration(d)*24*time.Hour-time.Duration(i+2)*time.Minute), 0, fmt.Sprintf("g-%d-%d", d, i))
+			src.add("Audit.Exchange", t0.Add(-time.Duration(d)*24*time.Hour-time.Duration(i+2)*time.Minute), 0, fmt.Sprintf("x-%d-%d", d, i))
+		}
+	}
+	opt := defaultOpts("Audit.General", "Audit.Exchange")
+	opt.FirstFetch, opt.MaxFetch = 7*24*time.Hour, 0
+	_, out := runOnce(t, src, nil, opt)
+	if len(out.Items) != 42 || out.Err != nil {
+		t.Fatalf("%d items, err %v", len(out.Items), out.Err)
+	}
+	if src.lists < 7 || src.released != src.listed {
+		t.Fatalf("%d listings: %d blobs listed, %d released", src.lists, src.listed, src.released)
+	}
+	if src.maxHeld > 3 {
+		t.Fatalf("a listing began while %d blobs were held: the windows before were not released", src.maxHeld)
+	}
+}

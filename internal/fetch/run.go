@@ -36,7 +36,10 @@ const (
 
 // Source is what Run needs from the API client (*activity.Client).
 type Source interface {
+	// ListContent's blobs are charged to the run's memory budget until
+	// ReleaseListing: Run releases each window's once it is delivered.
 	ListContent(ctx context.Context, contentType string, start, end time.Time) ([]activity.Blob, error)
+	ReleaseListing(blobs []activity.Blob)
 	Download(ctx context.Context, blobs []activity.Blob, fn func(b activity.Blob, recs []activity.Record, err error) error) error
 }
 
@@ -272,6 +275,7 @@ func (r *runner) listAndDeliver() {
 			we = r.end
 		}
 		var batch []*entry
+		var listings [][]activity.Blob
 		for i, sr := range r.runs {
 			if sr.failed != nil || !sr.next.Before(we) || !sr.next.Before(r.end) {
 				continue
@@ -285,13 +289,46 @@ func (r *runner) listAndDeliver() {
 				sr.failed, sr.failAt = err, a
 				continue
 			}
+			listings = append(listings, blobs)
 			sr.next = we
 			sr.stats.LastListingEnd = we.Format(wireTime)
 			batch = append(batch, r.newEntries(i, sr, a, blobs)...)
 		}
 		sort.SliceStable(batch, func(i, j int) bool { return batch[i].created.Before(batch[j].created) })
 		r.download(batch)
+		// The window's descriptors are let go, so a run holds one
+		// window's at a time whatever the catch-up: only the blobs not
+		// delivered are kept (they place the cursor).
+		for _, sr := range r.runs {
+			sr.endWindow()
+		}
+		for _, blobs := range listings {
+			r.src.ReleaseListing(blobs)
+		}
 	}
+}
+
+// endWindow forgets the window's delivered blobs: the cursor needs only
+// those not delivered, and a blob met again in a later window (the API
+// lists by contentCreated, so only a misbehaving one would) is recognized
+// by the dedupe set once delivered. The blobs of the retry set stay met.
+func (sr *streamRun) endWindow() {
+	keep := sr.entries[:0]
+	for _, e := range sr.entries {
+		if !e.done {
+			keep = append(keep, e)
+		}
+	}
+	clear(sr.entries[len(keep):])
+	sr.entries = keep
+	listed := make(map[string]bool, len(sr.s.Retry)+len(keep))
+	for _, x := range sr.s.Retry {
+		listed[x.ContentID] = true
+	}
+	for _, e := range keep {
+		listed[e.blob.ContentID] = true
+	}
+	sr.listed = listed
 }
 
 // refreshEnd moves the end of listings up when the API's clock, as learned
