@@ -40,7 +40,7 @@ var searchTableFields = []fieldKey{
 func searchRecords(ctx context.Context, env *Env) (*Result, error) {
 	req, err := searchArgs(env)
 	if err != nil {
-		return nil, &ArgumentError{err}
+		return nil, err
 	}
 	lateness, err := env.Params.Lateness()
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/secops-go/ms-management-activity/commands"
 	"github.com/secops-go/ms-management-activity/internal/testutil"
@@ -103,11 +104,22 @@ func TestHelpOfDemoAndEmulator(t *testing.T) {
 // line checks it or the command does.
 func TestArgumentErrorsExitTwo(t *testing.T) {
 	f := newEmulatorFixture(t, "yaml")
+	// The emulator's clock is the host's: the ranges are placed around it.
+	day := func(n int) string { return time.Now().UTC().AddDate(0, 0, n).Format("2006-01-02T15:04:05") }
 	for _, argv := range [][]string{
 		{"list-content", "content_type=Audit.General", "limit=abc"},
 		{"list-content", "content_type=Audit.General", "start_time=2026-11-28T00:00:00"},
 		{"list-content", "content_type=Audit.General", "workloads_filter=OneDrve"},
 		{"list-content", "content_typ=Audit.General"},
+		{"list-content", "content_type=Audit.General", "start_time=" + day(5), "end_time=" + day(7)},
+		{"list-content", "content_type=Audit.General", "start_time=" + day(-10), "end_time=" + day(-9)},
+		// search-records places the range against the API's clock, after
+		// its first request: still an argument the command refuses.
+		{"search-records", "user_ids=x", "start_time=" + day(5), "end_time=" + day(7)},
+		{"search-records", "user_ids=x", "start_time=" + day(-10), "end_time=" + day(-9)},
+		{"search-records", "user_ids=x", "limit=abc"},
+		{"search-records", "client_ips=10.0.0.0/33"},
+		{"start-subscription", "content_type=Audit.Genral!"},
 	} {
 		r := runCLI(t, f.env, false, append(argv, "--params", f.params)...)
 		if r.code != commands.ExitBadEnvelope || strings.Contains(r.stderr, "--log-level") || !strings.Contains(r.stderr, "Error: ") {
