@@ -28,7 +28,7 @@ func TestRedactFieldsKnowsEveryField(t *testing.T) {
 // TestRedactOutputFields: redactOutput handles every field of Output; a new
 // one fails here until it is redacted there (and listed here).
 func TestRedactOutputFields(t *testing.T) {
-	known := []string{"Results", "Incidents", "LastRun", "IntegrationContext", "ArgumentError"}
+	known := []string{"Results", "Incidents", "LastRun", "IntegrationContext", "ArgumentError", "ParameterError"}
 	for f := range reflect.TypeFor[Output]().Fields() {
 		if !slices.Contains(known, f.Name) {
 			t.Errorf("Output.%s is new: redact it in redactOutput, then list it in this test", f.Name)

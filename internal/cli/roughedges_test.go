@@ -167,3 +167,47 @@ func TestEmulatorAddrPortOnly(t *testing.T) {
 		t.Errorf("--addr 0.0.0.0:8443: %v", err)
 	}
 }
+
+// TestParameterErrorsHintTheFile: a parameter value a command refuses
+// (a filter typo, a bad timeout, a broken boolean, a missing credential)
+// exits 1 with the hint to fix it in the params file, whatever the
+// message's wording, never the "--log-level debug" hint.
+func TestParameterErrorsHintTheFile(t *testing.T) {
+	f := newEmulatorFixture(t, "yaml")
+	base, err := os.ReadFile(f.params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		"workloads_filter: OneDrve",
+		"record_types_filter: Foo",
+		"operations_filter: fileaccessed",
+		"first_fetch_delta: soon",
+		"timeout: soon",
+		"self_deployed: yes please",
+		"content_types_to_fetch: Audit.Genral",
+	} {
+		key, _, _ := strings.Cut(line, ":")
+		var lines []string
+		for _, l := range strings.Split(string(base), "\n") {
+			if !strings.HasPrefix(l, key+":") {
+				lines = append(lines, l)
+			}
+		}
+		pf := filepath.Join(t.TempDir(), "p.yml")
+		if err := os.WriteFile(pf, []byte(strings.Join(append(lines, line), "\n")+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, command := range []string{"fetch-incidents", "test-module"} {
+			r := runCLI(t, f.env, false, command, "--params", pf)
+			if r.code != commands.ExitFailed || !strings.Contains(r.stderr, "Hint: fix it in "+pf) || strings.Contains(r.stderr, "--log-level") {
+				t.Errorf("%s with %q: exit %d, want 1 and the hint to fix it in the file:\n%s", command, line, r.code, r.stderr)
+			}
+		}
+	}
+	// A missing credential is a parameter to fix too.
+	r := runCLI(t, nil, false, "list-subscriptions", "--params", f.params)
+	if r.code != commands.ExitFailed || !strings.Contains(r.stderr, "Hint: fix it in "+f.params) {
+		t.Errorf("no client secret: exit %d, want 1 and the hint to fix it in the file:\n%s", r.code, r.stderr)
+	}
+}
