@@ -206,15 +206,24 @@ func TestListingPageThatNeverEnds(t *testing.T) {
 }
 
 // gzipPage returns a gzip body that inflates to prefix, then item repeated
-// until the body holds decoded bytes, then suffix.
+// until the body holds about decoded bytes, then suffix. Like gzipBomb, it
+// repeats one deflate block (of 1 MiB of items, which refers back only to
+// items), so building it costs little; the trailer's CRC is wrong, and the
+// suffix is there only for a reader that gets that far.
 func gzipPage(t testing.TB, prefix, item, suffix string, decoded int) []byte {
 	t.Helper()
 	var out bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&out, flate.BestCompression)
 	zw.Write([]byte(prefix))
 	chunk := []byte(strings.Repeat(item, max(1, (1<<20)/len(item))))
-	for n := len(prefix); n < decoded; n += len(chunk) {
-		zw.Write(chunk)
+	zw.Write(chunk)
+	zw.Flush()
+	mark := out.Len()
+	zw.Write(chunk)
+	zw.Flush()
+	block := append([]byte(nil), out.Bytes()[mark:]...)
+	for n := len(prefix) + 2*len(chunk); n < decoded; n += len(chunk) {
+		out.Write(block)
 	}
 	zw.Write([]byte(suffix))
 	zw.Close()
