@@ -6,16 +6,19 @@ import (
 	"strings"
 
 	"github.com/secops-go/ms-management-activity/internal/version"
+	"github.com/secops-go/ms-management-activity/params"
 )
 
 // The pack's names. The integration keeps the reference integration's id
 // (so playbooks keep working); the pack, its incident type and its mapper
-// have names of their own, so they install next to the reference pack.
+// have names of their own, so they install next to the reference pack. The
+// incident type is the incidentType parameter's default (params and
+// integration.yml's defaultvalue; xsoar/validate_test.go checks they agree).
 const (
 	PackName     = "MicrosoftManagementActivityGo"
 	PackDisplay  = "Microsoft Management Activity API (Go)"
 	PackVersion  = version.Release
-	IncidentType = "Office 365 Audit Record"
+	IncidentType = params.DefaultIncidentType
 	MapperID     = "Microsoft Management Activity API - Incoming Mapper"
 	TestPlaybook = "Microsoft Management Activity API (Go) - Test"
 	fromVersion  = "6.0.0"
