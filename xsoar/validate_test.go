@@ -763,7 +763,7 @@ func TestValidationCatchesDrift(t *testing.T) {
 		"mapper names a missing field": {func(p *pack) {
 			p.fields = p.fields[1:]
 		}, "neither the pack nor the server defines"},
-		"defaultmapperin dangling": {func(p *pack) { p.integration["defaultmapperin"] = "Another mapper" }, "not a mapper of the pack"},
+		"defaultmapperin dangling":     {func(p *pack) { p.integration["defaultmapperin"] = "Another mapper" }, "not a mapper of the pack"},
 		"incidentType without default": {func(p *pack) { delete(packParam(p, "incidentType"), "defaultvalue") }, "has no defaultvalue"},
 		"incidentType default not a pack type": {func(p *pack) {
 			packParam(p, "incidentType")["defaultvalue"] = "Unclassified"
@@ -781,7 +781,7 @@ func TestValidationCatchesDrift(t *testing.T) {
 				v.(map[string]any)["internalMapping"].(map[string]any)["O365 Audit User"] = map[string]any{"simple": ""}
 			}
 		}, "mapped from nothing"},
-		"test playbook missing":    {func(p *pack) { p.playbooks = nil }, "is not in TestPlaybooks/"},
+		"test playbook missing": {func(p *pack) { p.playbooks = nil }, "is not in TestPlaybooks/"},
 		"playbook runs an unknown command": {func(p *pack) {
 			for _, tv := range p.playbooks[0]["tasks"].(map[string]any) {
 				inner := tv.(map[string]any)["task"].(map[string]any)
