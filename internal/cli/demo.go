@@ -34,7 +34,7 @@ type demoTenant struct {
 var demoContentTypes = []string{"Audit.AzureActiveDirectory", "Audit.Exchange", "Audit.SharePoint", "Audit.General"}
 
 // seedDemoTenant fills srv with the demo tenant: four subscriptions, data
-// for all five content types over the last day (activitytest's
+// for all five content types over the last day (the emulator's
 // DemoGeneration: a few thousand records, late blobs, re-deliveries), and a
 // self-deployed app registration with a client secret.
 func seedDemoTenant(srv *emulator.Server) *demoTenant {
