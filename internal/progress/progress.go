@@ -113,6 +113,13 @@ func (b *Bar) draw() *progressbar.ProgressBar {
 
 // update redraws after an event; b.mu is held.
 func (b *Bar) update() {
+	if b.bar == nil && b.queued > 0 && b.done >= b.queued {
+		// Every queued blob is done: the bar filled up and cleared itself.
+		// An event now (search-records' last Matches, a page without new
+		// blobs) would start a new bar at 0/queued; the next one starts
+		// when more blobs are queued, and Close prints the summary.
+		return
+	}
 	bar := b.draw()
 	bar.Describe(b.describe())
 	if b.queued == 0 {
