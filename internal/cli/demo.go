@@ -163,14 +163,14 @@ func (a *app) demo(ctx context.Context, o demoOptions) int {
 	say(fmt.Sprintf(`# ms-management-activity demo
 
 The built-in emulator of the Office 365 Management Activity API is listening on %s, with a
-tenant holding %s audit records in %d content blobs over the last day (some blobs arrive late,
+tenant holding %s audit records in %s content blobs over the last day (some blobs arrive late,
 as in the real service). Each step below is a command you can type yourself;
 "ms-management-activity emulator" serves the same tenant.
 
 params.yml (the secret is in the environment: MSMA_CLIENT_SECRET):
 
 %s
-`, srv.URL, progress.Thousands(d.records), d.blobs, indent(d.paramsYAML(true), "    ")))
+`, srv.URL, progress.Thousands(d.records), progress.Thousands(d.blobs), indent(d.paramsYAML(true), "    ")))
 
 	flags := []string{"--params", paramsFile, "--state", stateDir}
 	shown := func(argv []string) string {

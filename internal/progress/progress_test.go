@@ -166,3 +166,30 @@ func TestBarStaysFullAfterTheLastBlob(t *testing.T) {
 	}
 	_ = m.Close()
 }
+
+// TestBarSummaryCounts: the summary said "1 pages listed" and wrote counts
+// without separators beside "2,560 records".
+func TestBarSummaryCounts(t *testing.T) {
+	var one bytes.Buffer
+	b := NewBar(&one, "")
+	b.PageListed()
+	b.BlobDone(1)
+	b.Matches(1)
+	_ = b.Close()
+	if !strings.Contains(one.String(), "1 page listed · 1/1 blob · 1 record in ") || !strings.HasSuffix(one.String(), " · 1 match\n") {
+		t.Errorf("singulars: %q", one.String())
+	}
+	var many bytes.Buffer
+	m := NewBar(&many, "")
+	for i := 0; i < 1200; i++ {
+		m.PageListed()
+	}
+	m.BlobsQueued(1500)
+	for i := 0; i < 1500; i++ {
+		m.BlobDone(2)
+	}
+	_ = m.Close()
+	if !strings.Contains(many.String(), "1,200 pages listed · 1,500/1,500 blobs · 3,000 records in ") {
+		t.Errorf("separators: %q", many.String()[strings.LastIndex(many.String(), "\r"):])
+	}
+}
