@@ -26,3 +26,26 @@ func TestSearchScannedLineCounts(t *testing.T) {
 		t.Errorf("singular: %q", got)
 	}
 }
+
+// TestSearchArgumentErrorsEndOnce: search-records added a "." to the
+// filter's messages, which already end a sentence: "… as given.." and
+// "… (SharePoint)?.".
+func TestSearchArgumentErrorsEndOnce(t *testing.T) {
+	e := newEmu(t)
+	for _, args := range []map[string]any{
+		{"workloads": "Exchang"},
+		{"operations": "filedownloaded"},
+		{"operations": "NoSuchOperation"},
+		{"record_types": "SharePointFileOp"},
+		{"client_ips": "10.0.0.0/33"},
+	} {
+		_, _, warnings, code := e.search(t, nil, args)
+		if code == 0 || len(warnings) != 1 {
+			t.Fatalf("args %v: exit %d, %q", args, code, warnings)
+		}
+		msg := strings.TrimSpace(warnings[0])
+		if strings.HasSuffix(msg, "..") || strings.HasSuffix(msg, "?.") || !strings.ContainsAny(msg[len(msg)-1:], ".?") {
+			t.Errorf("args %v: %q does not end with one full stop or question mark", args, msg)
+		}
+	}
+}
