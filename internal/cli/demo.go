@@ -173,12 +173,15 @@ params.yml (the secret is in the environment: MSMA_CLIENT_SECRET):
 `, srv.URL, progress.Thousands(d.records), progress.Thousands(d.blobs), indent(d.paramsYAML(true), "    ")))
 
 	flags := []string{"--params", paramsFile, "--state", stateDir}
+	// The commands as a user types them: params.yml, and --state alone
+	// (the default state folder) for the demo's temporary one.
 	shown := func(argv []string) string {
 		var parts []string
 		for _, a := range argv {
-			a = strings.ReplaceAll(a, paramsFile, "params.yml")
-			a = strings.ReplaceAll(a, stateDir, "./state")
-			parts = append(parts, a)
+			if a == stateDir {
+				continue
+			}
+			parts = append(parts, strings.ReplaceAll(a, paramsFile, "params.yml"))
 		}
 		return "ms-management-activity " + strings.Join(parts, " ")
 	}

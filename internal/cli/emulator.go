@@ -119,7 +119,7 @@ Then:
   export MSMA_CLIENT_SECRET=%s
   ms-management-activity test-module --params %s
   ms-management-activity list-content content_type=Audit.General --params %s
-  ms-management-activity fetch-incidents --params %s --state ./state
+  ms-management-activity fetch-incidents --params %s --state
 
 Press Ctrl-C to stop.
 `, url, d.tenant, progress.Thousands(d.records), progress.Thousands(d.blobs), url, url, d.tenant, url,
