@@ -223,7 +223,7 @@ func Run(ctx context.Context, envl *Envelope, deps *Deps) (out *Output, code int
 func logSummary(logger *slog.Logger, code int, took time.Duration, hs httpclient.StatsSnapshot, out *Output) {
 	attrs := []slog.Attr{
 		slog.Int("exit", code), slog.Duration("duration", took.Round(time.Millisecond)),
-		slog.Int64("http_requests", hs.Requests), slog.Int64("http_failed", hs.Failed), slog.Int64("bytes_received", hs.Bytes),
+		slog.Int64("http_requests", hs.Requests), slog.Int64("http_error_status", hs.ErrorStatus), slog.Int64("http_no_answer", hs.NoAnswer), slog.Int64("bytes_received", hs.Bytes),
 	}
 	if out != nil {
 		attrs = append(attrs, slog.Int("entries", len(out.Results)))

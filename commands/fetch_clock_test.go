@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/secops-go/ms-management-activity/internal/testutil"
 )
 
 // Issue 12's defects, through the dispatcher against the emulator.
@@ -203,10 +206,18 @@ func TestSkewReported(t *testing.T) {
 		e := newFetchEmu(t, testNow)
 		e.srv.SetClockOffset(tc.apiAhead)
 		e.srv.Subscribe(e.tenant, "Audit.General")
-		out, code := Run(context.Background(), &Envelope{Command: CmdTestModule, Params: map[string]any{"base_url": e.srv.BaseURL()}}, e.deps)
+		var logs testutil.SyncBuffer
+		deps := *e.deps
+		deps.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		out, code := Run(context.Background(), &Envelope{Command: CmdTestModule, Params: map[string]any{"base_url": e.srv.BaseURL()}}, &deps)
 		msg := outputWarnings(out)
 		if tc.ok && (code != 0 || strings.TrimSpace(msg) != "ok") {
 			t.Errorf("API %s ahead: exit %d %q, want ok", tc.apiAhead, code, msg)
+		}
+		// Below the failure threshold test-module still answers a bare
+		// "ok" (XSOAR reads it), and says the skew on stderr.
+		if tc.ok && !strings.Contains(logs.String(), "clock is") {
+			t.Errorf("API %s ahead: test-module's log does not name the skew:\n%s", tc.apiAhead, logs.String())
 		}
 		if !tc.ok && (code != 1 || !strings.Contains(msg, "clock is") || !strings.Contains(msg, "NTP")) {
 			t.Errorf("API %s ahead: exit %d %q, want a failure naming the skew", tc.apiAhead, code, msg)

@@ -4,7 +4,10 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/secops-go/ms-management-activity/internal/clock"
+	"github.com/secops-go/ms-management-activity/internal/emulator"
 	"github.com/secops-go/ms-management-activity/internal/testutil"
 )
 
@@ -52,5 +55,35 @@ func TestLogLevelDebugShowsRequests(t *testing.T) {
 	if r.code != 0 || strings.Contains(r.stderr, "HTTP request") || strings.Count(r.stderr, "command finished") != 1 ||
 		!strings.Contains(r.stderr, "http_requests=3") || !strings.Contains(r.stderr, "exit=0") {
 		t.Errorf("info level: want exactly one summary line and no request lines:\n%s", r.stderr)
+	}
+}
+
+// TestLogLevelDebugShowsRetries: each retry decision is one debug line
+// (attempt, wait, the error), and the summary counts the error answers:
+// before, two 503s retried to a success read "http_failed=0".
+func TestLogLevelDebugShowsRetries(t *testing.T) {
+	f := newEmulatorFixture(t, "yaml")
+	f.srv.FailNext("subscriptions/list", 2, emulator.Status(503))
+	var out, errb testutil.SyncBuffer
+	cfg := testConfig(t, func(k string) string { return f.env[k] })
+	cfg.LogLevel = "debug"
+	cfg.Clock = clock.NewFake(time.Now()) // the back-off waits on the fake clock
+	code := Run(context.Background(), []string{"list-subscriptions", "--params", f.params}, &Streams{Out: &out, Err: &errb, Width: 120}, cfg)
+	stderr := errb.String()
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	var retries []string
+	for _, line := range strings.Split(stderr, "\n") {
+		if strings.Contains(line, "msg=retrying") {
+			retries = append(retries, line)
+		}
+	}
+	if len(retries) != 2 || !strings.Contains(retries[0], "attempt=1") || !strings.Contains(retries[1], "attempt=2") ||
+		!strings.Contains(retries[0], "wait=") || !strings.Contains(retries[0], "503") {
+		t.Errorf("want 2 retry lines (after attempt=1 and attempt=2, with wait= and the 503):\n%s", strings.Join(retries, "\n"))
+	}
+	if !strings.Contains(stderr, "http_error_status=2") || !strings.Contains(stderr, "http_no_answer=0") {
+		t.Errorf("summary does not count the two 503 answers:\n%s", stderr)
 	}
 }

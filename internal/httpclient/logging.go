@@ -15,14 +15,15 @@ import (
 // Stats counts what a logging client sent and received, for the command's
 // summary line.
 type Stats struct {
-	requests, failed, bytes atomic.Int64
+	requests, errorStatus, noAnswer, bytes atomic.Int64
 }
 
 // StatsSnapshot is a copy of Stats at one moment.
 type StatsSnapshot struct {
-	Requests int64 // requests sent
-	Failed   int64 // requests with no response (connection, TLS, timeout)
-	Bytes    int64 // response body bytes read
+	Requests    int64 // requests sent
+	ErrorStatus int64 // answers with an error status (4xx, 5xx), retried or not
+	NoAnswer    int64 // requests with no answer (connection, TLS, timeout)
+	Bytes       int64 // response body bytes read
 }
 
 // Snapshot returns the counters so far (zero for a nil Stats).
@@ -30,7 +31,7 @@ func (s *Stats) Snapshot() StatsSnapshot {
 	if s == nil {
 		return StatsSnapshot{}
 	}
-	return StatsSnapshot{Requests: s.requests.Load(), Failed: s.failed.Load(), Bytes: s.bytes.Load()}
+	return StatsSnapshot{Requests: s.requests.Load(), ErrorStatus: s.errorStatus.Load(), NoAnswer: s.noAnswer.Load(), Bytes: s.bytes.Load()}
 }
 
 type attemptKey struct{}
@@ -79,7 +80,7 @@ func (t *loggingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	resp, err := t.next.RoundTrip(req)
 	if err != nil {
 		if t.stats != nil {
-			t.stats.failed.Add(1)
+			t.stats.noAnswer.Add(1)
 		}
 		if debug {
 			t.logger.LogAttrs(req.Context(), slog.LevelDebug, "HTTP request",
@@ -88,6 +89,9 @@ func (t *loggingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 				slog.String("error", err.Error()))
 		}
 		return nil, err
+	}
+	if t.stats != nil && resp.StatusCode >= 400 {
+		t.stats.errorStatus.Add(1)
 	}
 	if !debug && t.stats == nil {
 		return resp, nil

@@ -76,7 +76,7 @@ func TestLoggingOneLinePerRequest(t *testing.T) {
 	if third["error"] == nil || third["status"] != nil {
 		t.Errorf("a failed request logs its error and no status: %s", lines[2])
 	}
-	if got := stats.Snapshot(); got.Requests != 3 || got.Failed != 1 || got.Bytes != 7 {
+	if got := stats.Snapshot(); got.Requests != 3 || got.ErrorStatus != 1 || got.NoAnswer != 1 || got.Bytes != 7 {
 		t.Errorf("stats = %+v", got)
 	}
 
