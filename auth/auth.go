@@ -68,16 +68,16 @@ const (
 )
 
 // Misconfiguration messages, worded as the reference integration's where it
-// has one.
+// has one: params.Error, so the command line says to fix the params file.
 var (
-	errNoKey         = errors.New("Key must be provided. For further information see https://xsoar.pan.dev/docs/reference/articles/microsoft-integrations---authentication")
-	errNoKeyOrCert   = errors.New("Key or Certificate Thumbprint and Private Key must be provided.")
-	errNoClientID    = errors.New("Application ID or Client ID must be provided.")
-	errNoTenant      = errors.New("Token or Tenant ID must be provided: in self-deployed mode it is the Entra ID (Azure AD) tenant ID of the application.")
-	errNoToken       = errors.New("Token or Tenant ID must be provided: it is the Token shown by the Cortex XSOAR application when you granted it access.")
-	errMalformedCode = errors.New(`Malformed auth_code parameter: Please copy the auth code from the redirected uri without any additional info and without the "session_state" query parameter.`)
-	errNoRedirectURI = errors.New("in the self_deployed authentication flow the Authorization code and the Application redirect URI cannot be empty.")
-	errNeedLogin     = errors.New("The Application redirect URI is set but the Authorization code is empty: run the ***" + spec.CmdGenerateLoginURL + "*** command, sign in, and paste the code into the Authorization code parameter. To use the client credentials flow instead (an application permission), leave the Application redirect URI empty.")
+	errNoKey         = &params.Error{Message: "Key must be provided. For further information see https://xsoar.pan.dev/docs/reference/articles/microsoft-integrations---authentication"}
+	errNoKeyOrCert   = &params.Error{Message: "Key or Certificate Thumbprint and Private Key must be provided."}
+	errNoClientID    = &params.Error{Message: "Application ID or Client ID must be provided."}
+	errNoTenant      = &params.Error{Message: "Token or Tenant ID must be provided: in self-deployed mode it is the Entra ID (Azure AD) tenant ID of the application."}
+	errNoToken       = &params.Error{Message: "Token or Tenant ID must be provided: it is the Token shown by the Cortex XSOAR application when you granted it access."}
+	errMalformedCode = &params.Error{Message: `Malformed auth_code parameter: Please copy the auth code from the redirected uri without any additional info and without the "session_state" query parameter.`}
+	errNoRedirectURI = &params.Error{Message: "in the self_deployed authentication flow the Authorization code and the Application redirect URI cannot be empty."}
+	errNeedLogin     = &params.Error{Message: "The Application redirect URI is set but the Authorization code is empty: run the ***" + spec.CmdGenerateLoginURL + "*** command, sign in, and paste the code into the Authorization code parameter. To use the client credentials flow instead (an application permission), leave the Application redirect URI empty."}
 )
 
 // resetHint is appended, as the reference does, when the identity provider's

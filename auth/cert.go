@@ -10,22 +10,23 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
-	"errors"
 	"strings"
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/secops-go/ms-management-activity/params"
 )
 
 var (
-	errBadKey = errors.New("The Private Key parameter could not be read: paste the PEM of the certificate's unencrypted RSA private key " +
-		"(\"-----BEGIN PRIVATE KEY-----\" or \"-----BEGIN RSA PRIVATE KEY-----\"), optionally with the certificate itself.")
-	errBadThumbprint = errors.New("The Certificate Thumbprint must be the certificate's SHA-1 thumbprint in hexadecimal (40 characters), " +
-		`as shown on the "Certificates & secrets" page of the app.`)
-	errThumbprintMismatch = errors.New("The Certificate Thumbprint does not match the certificate pasted in the Private Key parameter: " +
-		"check that both come from the same certificate.")
-	errKeyMismatch = errors.New("The private key in the Private Key parameter does not belong to the certificate pasted with it.")
+	errBadKey = &params.Error{Message: "The Private Key parameter could not be read: paste the PEM of the certificate's unencrypted RSA private key " +
+		"(\"-----BEGIN PRIVATE KEY-----\" or \"-----BEGIN RSA PRIVATE KEY-----\"), optionally with the certificate itself."}
+	errBadThumbprint = &params.Error{Message: "The Certificate Thumbprint must be the certificate's SHA-1 thumbprint in hexadecimal (40 characters), " +
+		`as shown on the "Certificates & secrets" page of the app.`}
+	errThumbprintMismatch = &params.Error{Message: "The Certificate Thumbprint does not match the certificate pasted in the Private Key parameter: " +
+		"check that both come from the same certificate."}
+	errKeyMismatch = &params.Error{Message: "The private key in the Private Key parameter does not belong to the certificate pasted with it."}
 )
 
 // certCredential builds the credential of certificate authentication. With

@@ -20,6 +20,7 @@ import (
 	"github.com/secops-go/ms-management-activity/internal/httpclient"
 
 	"github.com/secops-go/ms-management-activity/internal/spec"
+	"github.com/secops-go/ms-management-activity/params"
 )
 
 // confidentialSource is the self-deployed application: client credentials
@@ -123,7 +124,7 @@ func newConfidential(_ context.Context, cfg Config, cloud Cloud) (TokenSource, e
 func authorityFor(c Cloud, tenant string) (authority string, discovery bool, err error) {
 	u, perr := url.Parse(c.AuthorityHost)
 	if perr != nil || u.Scheme != "https" || u.Host == "" {
-		return "", false, fmt.Errorf("The Authority URL override %q must be an https URL, e.g. https://login.microsoftonline.us.", c.AuthorityHost)
+		return "", false, &params.Error{Message: fmt.Sprintf("The Authority URL override %q must be an https URL, e.g. https://login.microsoftonline.us.", c.AuthorityHost)}
 	}
 	return c.AuthorityHost + "/" + url.PathEscape(tenant), knownAuthorityHosts[strings.ToLower(u.Hostname())], nil
 }

@@ -72,7 +72,7 @@ func newOproxy(cfg Config) (TokenSource, error) {
 	}
 	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(p.ClientSecret))
 	if err != nil || (len(key) != 16 && len(key) != 24 && len(key) != 32) {
-		return nil, errors.New("The Key parameter is not a valid key of the Cortex XSOAR application: copy the Key exactly as the application showed it (base64 text).")
+		return nil, &params.Error{Message: "The Key parameter is not a valid key of the Cortex XSOAR application: copy the Key exactly as the application showed it (base64 text)."}
 	}
 	fp := fingerprint(flowOproxy, broker, regID, p.ClientSecret, p.TokenOrTenant)
 	rec, found := loadRecord(cfg.Store, flowOproxy, fp, cfg.Logger)
@@ -92,7 +92,7 @@ func checkBrokerURL(s string) error {
 	if err == nil && u.Host != "" && (u.Scheme == "https" || (u.Scheme == "http" && params.IsLoopback(u.Hostname()))) {
 		return nil
 	}
-	return fmt.Errorf("The token broker URL %q after \"@\" in the ID parameter must be an https URL (http is accepted only for a loopback address, for tests).", s)
+	return &params.Error{Message: fmt.Sprintf("The token broker URL %q after \"@\" in the ID parameter must be an https URL (http is accepted only for a loopback address, for tests).", s)}
 }
 
 func (s *oproxySource) Token(ctx context.Context) (string, error) {
@@ -234,7 +234,7 @@ func nonEmpty(ss ...string) []string {
 func encryptToken(key []byte, plaintext string) (string, error) {
 	block, err := aes.NewCipher(key)
 	if err != nil {
-		return "", errors.New("The Key parameter is not a valid key of the Cortex XSOAR application.")
+		return "", &params.Error{Message: "The Key parameter is not a valid key of the Cortex XSOAR application."}
 	}
 	gcm, err := cipher.NewGCM(block)
 	if err != nil {

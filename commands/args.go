@@ -104,7 +104,7 @@ func listContentArgs(env *Env) (req listContentRequest, err error) {
 		return req, err
 	}
 	if req.filter, err = activity.ParseFilter(env.Args.String("record_types_filter"), env.Args.String("workloads_filter"), env.Args.String("operations_filter")); err != nil {
-		return req, err
+		return req, argError(err)
 	}
 	if req.limit, err = params.PositiveInt("limit", env.Args.String("limit"), MaxListLimit, MaxListLimit, "1000"); err != nil {
 		return req, argError(err)
@@ -119,11 +119,11 @@ func listContentArgs(env *Env) (req listContentRequest, err error) {
 func contentTypeArg(env *Env) (string, error) {
 	raw := env.Args.String("content_type")
 	if raw == "" {
-		return "", fmt.Errorf("content_type is required: use one of %s.", strings.Join(activity.ContentTypes, ", "))
+		return "", argErrorf("content_type is required: use one of %s.", strings.Join(activity.ContentTypes, ", "))
 	}
 	ct, ok := activity.CanonicalContentType(raw)
 	if !ok {
-		return "", fmt.Errorf("content_type %q is not a content type of the API: use one of %s (case does not matter).", raw, strings.Join(activity.ContentTypes, ", "))
+		return "", argErrorf("content_type %q is not a content type of the API: use one of %s (case does not matter).", raw, strings.Join(activity.ContentTypes, ", "))
 	}
 	return ct, nil
 }
@@ -137,20 +137,32 @@ func timeoutArg(env *Env) (time.Duration, error) {
 	return time.Duration(n) * time.Second, nil
 }
 
-// ArgumentError is a command argument that cannot be used: nothing was
-// requested. The protocol exits 1 for it, like any failed command; the
-// command line exits 2, as for its own argument checks (Output.ArgumentError).
+// ArgumentError is a command argument that cannot be used (argErrorf makes
+// them). The protocol exits 1 for it, like any failed command; the command
+// line exits 2, as for its own argument checks (Output.ArgumentError).
+// Most are refused before any request; search-records' range only after the
+// first answer told the API's time, with nothing downloaded.
 type ArgumentError struct{ Err error }
 
 func (e *ArgumentError) Error() string { return e.Err.Error() }
 func (e *ArgumentError) Unwrap() error { return e.Err }
 
-// argError rewords a params.Error for an argument.
+// argErrorf is an argument's refusal. Every check of an argument's value
+// returns one, before the first request or after it (search-records places
+// its range against the API's clock), so no handler has to remember to mark
+// its argument errors for the command line's exit 2.
+func argErrorf(format string, a ...any) error {
+	return &ArgumentError{fmt.Errorf(format, a...)}
+}
+
+// argError is argErrorf for the error of a parser shared with the
+// parameters (params.PositiveInt, activity.ParseFilter): a params.Error is
+// reworded to name the argument, so it is not taken for a parameter's.
 func argError(err error) error {
 	if pe, ok := err.(*params.Error); ok {
-		return fmt.Errorf("argument %s: %s.", pe.Param, strings.TrimSuffix(pe.Message, "."))
+		return argErrorf("argument %s: %s.", pe.Param, strings.TrimSuffix(pe.Message, "."))
 	}
-	return err
+	return &ArgumentError{err}
 }
 
 // timeLayouts are the accepted start_time/end_time formats, all UTC unless
@@ -165,7 +177,7 @@ func parseTimeArg(name, s string) (time.Time, error) {
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("%s %q is not a time: use YYYY-MM-DDTHH:MM:SS in UTC, e.g. 2025-01-15T02:00:00 (RFC 3339 and YYYY-MM-DDTHH:MM are accepted too).", name, s)
+	return time.Time{}, argErrorf("%s %q is not a time: use YYYY-MM-DDTHH:MM:SS in UTC, e.g. 2025-01-15T02:00:00 (RFC 3339 and YYYY-MM-DDTHH:MM are accepted too).", name, s)
 }
 
 // timeRangeArgs reads start_time and end_time: both or neither (then the
@@ -182,7 +194,7 @@ func timeRangeArgs(env *Env, now time.Time) (start, end time.Time, err error) {
 	}
 	f := activity.FormatTime
 	if earliest := now.Add(-activity.Retention); start.Before(earliest) {
-		return start, end, fmt.Errorf("start_time %s is more than 7 days ago: the API serves content of the last 7 days only, so start at %s or later.", f(start), f(earliest))
+		return start, end, argErrorf("start_time %s is more than 7 days ago: the API serves content of the last 7 days only, so start at %s or later.", f(start), f(earliest))
 	}
 	if err := startInPast(start, now); err != nil {
 		return start, end, err
@@ -204,9 +216,9 @@ func parseTimeRange(env *Env) (start, end time.Time, given bool, err error) {
 	case rs == "" && re == "":
 		return start, end, false, nil
 	case rs == "":
-		return start, end, false, fmt.Errorf("end_time is given without start_time: give both, or neither for the last 24 hours.")
+		return start, end, false, argErrorf("end_time is given without start_time: give both, or neither for the last 24 hours.")
 	case re == "":
-		return start, end, false, fmt.Errorf("start_time is given without end_time: give both, or neither for the last 24 hours.")
+		return start, end, false, argErrorf("start_time is given without end_time: give both, or neither for the last 24 hours.")
 	}
 	if start, err = parseTimeArg("start_time", rs); err != nil {
 		return
@@ -217,16 +229,16 @@ func parseTimeRange(env *Env) (start, end time.Time, given bool, err error) {
 	f := activity.FormatTime
 	switch {
 	case end.Before(start):
-		return start, end, true, fmt.Errorf("end_time %s is before start_time %s.", f(end), f(start))
+		return start, end, true, argErrorf("end_time %s is before start_time %s.", f(end), f(start))
 	case end.Equal(start):
-		return start, end, true, fmt.Errorf("end_time %s is the same as start_time: give a later end_time.", f(end))
+		return start, end, true, argErrorf("end_time %s is the same as start_time: give a later end_time.", f(end))
 	}
 	return start, end, true, nil
 }
 
 func startInPast(start, now time.Time) error {
 	if !start.Before(now) {
-		return fmt.Errorf("start_time %s is not in the past (now is %s UTC): there is no content yet.", activity.FormatTime(start), activity.FormatTime(now))
+		return argErrorf("start_time %s is not in the past (now is %s UTC): there is no content yet.", activity.FormatTime(start), activity.FormatTime(now))
 	}
 	return nil
 }
@@ -254,7 +266,7 @@ func searchArgs(env *Env) (req searchRequest, err error) {
 	for _, raw := range env.Args.List("content_types") {
 		ct, ok := activity.CanonicalContentType(raw)
 		if !ok {
-			return req, fmt.Errorf("content_types: %q is not a content type of the API: use %s (case does not matter), or leave content_types empty to search every enabled subscription.", raw, strings.Join(activity.ContentTypes, ", "))
+			return req, argErrorf("content_types: %q is not a content type of the API: use %s (case does not matter), or leave content_types empty to search every enabled subscription.", raw, strings.Join(activity.ContentTypes, ", "))
 		}
 		if !slices.Contains(req.contentTypes, ct) {
 			req.contentTypes = append(req.contentTypes, ct)
@@ -272,10 +284,10 @@ func searchArgs(env *Env) (req searchRequest, err error) {
 		Query:        env.Args.String("query"),
 	}
 	if req.criteria.Empty() {
-		return req, fmt.Errorf("give at least one record filter: user_ids, client_ips, object_ids, operations, record_types, workloads, result_status or query. A search without one would download every record of every content type; use ms-management-activity-list-content to list content.")
+		return req, argErrorf("give at least one record filter: user_ids, client_ips, object_ids, operations, record_types, workloads, result_status or query. A search without one would download every record of every content type; use ms-management-activity-list-content to list content.")
 	}
 	if req.matcher, err = search.New(req.criteria); err != nil {
-		return req, endSentence(err)
+		return req, &ArgumentError{endSentence(err)}
 	}
 	if req.start, req.end, req.rangeGiven, err = parseTimeRange(env); err != nil {
 		return req, err
@@ -318,7 +330,7 @@ func searchRange(req *searchRequest, now time.Time, lateness time.Duration) (sta
 		list[0] = earliest
 		warning = fmt.Sprintf("start_time %s is more than 7 days ago: the API lists content of the last 7 days only, so content made available before %s was not searched and records from before then may be missing.", f(start), f(earliest))
 		if !list[1].After(earliest) {
-			return start, end, list, "", fmt.Errorf("the range %s – %s is more than 7 days ago, even with the lateness margin: the API serves content of the last 7 days only, so nothing of it can be searched (start at %s or later).", f(start), f(end), f(earliest))
+			return start, end, list, "", argErrorf("the range %s – %s is more than 7 days ago, even with the lateness margin: the API serves content of the last 7 days only, so nothing of it can be searched (start at %s or later).", f(start), f(end), f(earliest))
 		}
 	}
 	return start, end, list, warning, nil

@@ -138,6 +138,8 @@ func Run(ctx context.Context, envl *Envelope, deps *Deps) (out *Output, code int
 		out := ErrorOutput(d.Secrets.String(msg))
 		var ae *ArgumentError
 		out.ArgumentError = errors.As(err, &ae)
+		var pe *params.Error
+		out.ParameterError = errors.As(err, &pe)
 		return out, ExitFailed
 	}
 	logger := d.Logger.With("command", envl.Command)

@@ -29,6 +29,7 @@ type echoer struct {
 	offset int
 	plant  []string // secrets known to the test, planted too
 	api    bool     // JSON in the API's error shape (else OAuth's)
+	inID   bool     // a record's Id is the echo too (200 only)
 
 	mu      sync.Mutex
 	planted []string
@@ -78,7 +79,11 @@ func (e *echoer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if e.status == http.StatusOK { // a blob whose records carry the echo
 		q, _ := json.Marshal(body)
-		body = fmt.Sprintf(`[{"Id":"echo-1","CreationTime":"2026-11-28T09:00:00","RecordType":1,"Operation":%s,"Workload":"Echo","UserId":%s,"Data":{"echo":%s}}]`, q, q, q)
+		id := []byte(`"echo-1"`)
+		if e.inID {
+			id = q
+		}
+		body = fmt.Sprintf(`[{"Id":%s,"CreationTime":"2026-11-28T09:00:00","RecordType":1,"Operation":%s,"Workload":"Echo","UserId":%s,"Data":{"echo":%s}}]`, id, q, q, q)
 		ct = "application/json"
 	}
 	return &http.Response{StatusCode: e.status, Header: http.Header{"Content-Type": {ct}}, Body: io.NopCloser(strings.NewReader(body)), Request: req}, nil
@@ -126,7 +131,8 @@ func leakIn(text string, secrets []string) string {
 // text) at offsets 0, 299, 300, 499, 500 and 4096, on every path: the token
 // endpoint, broker and managed identity failing (error), an API call failing
 // (error), a blob failing during fetch (warning and lastRun diagnostics), a
-// blob whose records echo them (success, entries and context), and checks
+// blob whose records echo them, in their Id too (success: list-content's and
+// search-records' entries and context, fetch's incidents), and checks
 // that none survives in stdout or the log, in any form or as a prefix.
 func TestEchoedSecretsNeverLeave(t *testing.T) {
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
@@ -180,6 +186,8 @@ func TestEchoedSecretsNeverLeave(t *testing.T) {
 		return out.IntegrationContext
 	}
 	isBlob := func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/activity/feed/audit/") }
+	listArgs := map[string]any{"content_type": "Audit.General"}
+	searchArgs := map[string]any{"workloads": "Echo!"} // the echoing records' workload, taken as given
 	paths := []struct {
 		name    string
 		command string
@@ -189,18 +197,23 @@ func TestEchoedSecretsNeverLeave(t *testing.T) {
 		status  int
 		api     bool
 		plant   []string
+		inID    bool // the records' Id echoes too (it becomes an incident's dbotMirrorId, a context ID)
 		// setup, when set, runs first and returns the integrationContext
 		// the poisoned run starts from.
 		setup func() map[string]any
 	}{
-		{"token endpoint error", CmdTestModule, cc, nil, suffix("/token"), http.StatusUnauthorized, false, []string{ccSecret}, nil},
-		{"broker error", CmdTestModule, op, nil, suffix("/obtain-token"), http.StatusBadRequest, false, opSecrets, nil},
-		{"managed identity error", CmdTestModule, mi, nil, suffix("/msi/token"), http.StatusBadRequest, false, nil, nil},
-		{"API error", CmdListSubscriptions, cc, nil, suffix("/subscriptions/list"), http.StatusForbidden, true, []string{ccSecret}, nil},
-		{"fetch blob warning", CmdFetchIncidents, with(cc, fetchArgs), nil, isBlob, http.StatusNotFound, true, []string{ccSecret}, nil},
-		{"list-content records", CmdListContent, cc, map[string]any{"content_type": "Audit.General"}, isBlob, http.StatusOK, true, []string{ccSecret}, nil},
-		{"fetch records", CmdFetchIncidents, with(cc, fetchArgs), nil, isBlob, http.StatusOK, true, []string{ccSecret}, nil},
-		{"refresh grant error", CmdTestModule, authCode, nil, suffix("/token"), http.StatusBadRequest, false, []string{"user-app-secret-value"}, signedIn},
+		{"token endpoint error", CmdTestModule, cc, nil, suffix("/token"), http.StatusUnauthorized, false, []string{ccSecret}, false, nil},
+		{"broker error", CmdTestModule, op, nil, suffix("/obtain-token"), http.StatusBadRequest, false, opSecrets, false, nil},
+		{"managed identity error", CmdTestModule, mi, nil, suffix("/msi/token"), http.StatusBadRequest, false, nil, false, nil},
+		{"API error", CmdListSubscriptions, cc, nil, suffix("/subscriptions/list"), http.StatusForbidden, true, []string{ccSecret}, false, nil},
+		{"fetch blob warning", CmdFetchIncidents, with(cc, fetchArgs), nil, isBlob, http.StatusNotFound, true, []string{ccSecret}, false, nil},
+		{"list-content records", CmdListContent, cc, listArgs, isBlob, http.StatusOK, true, []string{ccSecret}, false, nil},
+		{"list-content records, echo in Id", CmdListContent, cc, listArgs, isBlob, http.StatusOK, true, []string{ccSecret}, true, nil},
+		{"fetch records", CmdFetchIncidents, with(cc, fetchArgs), nil, isBlob, http.StatusOK, true, []string{ccSecret}, false, nil},
+		{"fetch records, echo in Id", CmdFetchIncidents, with(cc, fetchArgs), nil, isBlob, http.StatusOK, true, []string{ccSecret}, true, nil},
+		{"search-records records", CmdSearchRecords, cc, searchArgs, isBlob, http.StatusOK, true, []string{ccSecret}, false, nil},
+		{"search-records records, echo in Id", CmdSearchRecords, cc, searchArgs, isBlob, http.StatusOK, true, []string{ccSecret}, true, nil},
+		{"refresh grant error", CmdTestModule, authCode, nil, suffix("/token"), http.StatusBadRequest, false, []string{"user-app-secret-value"}, false, signedIn},
 	}
 	redacted := 0
 	for _, p := range paths {
@@ -209,7 +222,7 @@ func TestEchoedSecretsNeverLeave(t *testing.T) {
 				if p.name == "managed identity error" && off != 0 && off != 300 {
 					continue // MSAL retries a failing identity endpoint on the wall clock
 				}
-				e := &echoer{next: tr, trap: p.trap, status: p.status, kind: kind, offset: off, plant: p.plant, api: p.api}
+				e := &echoer{next: tr, trap: p.trap, status: p.status, kind: kind, offset: off, plant: p.plant, api: p.api, inID: p.inID}
 				deps := &Deps{Clock: fake, HTTPClient: func(pp *params.Params) *http.Client { return &http.Client{Timeout: pp.Timeout, Transport: e} }}
 				envl := map[string]any{"command": p.command, "params": p.params, "args": p.args}
 				if p.setup != nil {
@@ -233,6 +246,8 @@ func TestEchoedSecretsNeverLeave(t *testing.T) {
 				}
 				if strings.Contains(string(res.stdout), redact.Placeholder) {
 					redacted++
+				} else if p.status == http.StatusOK {
+					t.Errorf("%s: no redacted record in stdout (exit %d): the echoing records did not reach the output:\n%.2000s", what, res.code, res.stdout)
 				}
 			}
 		}

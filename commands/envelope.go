@@ -64,6 +64,10 @@ type Output struct {
 	// ArgumentError marks a failure caused by the command's arguments
 	// (ArgumentError), for the command line's exit status; not written.
 	ArgumentError bool `json:"-"`
+	// ParameterError marks a failure caused by a parameter's value
+	// (params.Error), for the command line's hint to fix the params file;
+	// not written.
+	ParameterError bool `json:"-"`
 }
 
 // Incident is one incident created by fetch-incidents.

@@ -30,11 +30,11 @@ func fetchIncidents(ctx context.Context, env *Env) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	filter, err := activity.ParseFilter(p.RecordTypesFilter, p.WorkloadsFilter, p.OperationsFilter)
+	filter, err := p.Filter()
 	if err != nil {
 		// Before any request: a filter that could match nothing would
 		// move the cursor past records it never delivered.
-		return nil, fmt.Errorf("%s. Fix the parameter; nothing was fetched and the next run starts from the same position.", sentence(err))
+		return nil, inSentence("", err, "Fix the parameter; nothing was fetched and the next run starts from the same position.")
 	}
 	prev, err := fetch.Decode(env.LastRun)
 	if err != nil {
@@ -93,24 +93,9 @@ func fetchIncidents(ctx context.Context, env *Env) (*Result, error) {
 // fetchContentTypes returns the content_types_to_fetch param, canonically
 // spelled, or, when it is empty, the enabled subscriptions.
 func fetchContentTypes(ctx context.Context, env *Env, c *activity.Client) ([]string, error) {
-	var out []string
-	add := func(ct string) {
-		for _, o := range out {
-			if o == ct {
-				return
-			}
-		}
-		out = append(out, ct)
-	}
-	for _, raw := range env.Params.ContentTypesToFetch {
-		ct, ok := activity.CanonicalContentType(raw)
-		if !ok {
-			return nil, fmt.Errorf("invalid parameter content_types_to_fetch: %q is not a content type of the API; use %s", raw, strings.Join(activity.ContentTypes, ", "))
-		}
-		add(ct)
-	}
-	if len(out) > 0 {
-		return out, nil
+	out, err := env.Params.FetchContentTypes()
+	if err != nil || len(out) > 0 {
+		return out, err
 	}
 	subs, err := c.ListSubscriptions(ctx)
 	if err != nil {
@@ -126,7 +111,7 @@ func fetchContentTypes(ctx context.Context, env *Env, c *activity.Client) ([]str
 	// every run.
 	for _, ct := range activity.ContentTypes {
 		if enabled[ct] {
-			add(ct)
+			out = append(out, ct)
 		}
 	}
 	if len(out) == 0 {

@@ -230,4 +230,8 @@ func TestSkewReported(t *testing.T) {
 	if w := outputWarnings(out); code != 0 || !strings.Contains(w, "the engine's clock is 2h03m ahead of Microsoft's; times are taken from the API") {
 		t.Errorf("list-content: exit %d %q", code, w)
 	}
+	out, code = Run(context.Background(), &Envelope{Command: CmdSearchRecords, Params: map[string]any{"base_url": e.srv.BaseURL()}, Args: map[string]any{"content_types": "Audit.General", "user_ids": "nobody@contoso.com"}}, e.deps)
+	if w := outputWarnings(out); code != 0 || !strings.Contains(w, "the engine's clock is 2h03m ahead of Microsoft's; times are taken from the API") {
+		t.Errorf("search-records: exit %d %q", code, w)
+	}
 }

@@ -26,7 +26,9 @@ var goldenNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
 // goldenCase is one folder of testdata/golden: envelope.json in, result.json
 // (stdout) and exit.txt (the exit code, absent = 0) out, and optionally
-// scenario.json, the emulator state the case needs.
+// scenario.json, the emulator state the case needs. cli-exit.txt, present
+// exactly when the command refused an argument (Output.ArgumentError), is
+// the human command line's exit code for the same run: 2.
 type goldenCase struct {
 	name string
 	dir  string
@@ -52,8 +54,8 @@ func goldenCases(t *testing.T) []goldenCase {
 
 // goldenRun runs one case through the real dispatcher and returns its stdout
 // bytes (with the emulator's address replaced by {{EMULATOR}}), exit code and
-// the Env the handler saw.
-func goldenRun(t *testing.T, c goldenCase) (stdout []byte, code int, seen *Env) {
+// the Env the handler saw; argErr is the first run's Output.ArgumentError.
+func goldenRun(t *testing.T, c goldenCase) (stdout []byte, code int, argErr bool, seen *Env) {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(c.dir, "envelope.json"))
 	if err != nil {
@@ -80,6 +82,7 @@ func goldenRun(t *testing.T, c goldenCase) (stdout []byte, code int, seen *Env) 
 	} else {
 		out, code = Run(context.Background(), envl, deps)
 	}
+	argErr = out.ArgumentError
 	var result any = normalizeGolden(out)
 	if applied != nil && len(applied.runs) > 0 && envl != nil {
 		// A case of several runs: each run gets the previous one's lastRun
@@ -116,7 +119,17 @@ func goldenRun(t *testing.T, c goldenCase) (stdout []byte, code int, seen *Env) 
 	if emulatorURL != "" {
 		stdout = bytes.ReplaceAll(stdout, []byte(emulatorURL), []byte("{{EMULATOR}}"))
 	}
-	return stdout, code, seen
+	return stdout, code, argErr, seen
+}
+
+// goldenCLIExit is the command line's exit code for a run whose protocol
+// exit is code: a refused argument is a command-line mistake there (exit 2,
+// internal/cli); 0 when it is the same as code (no cli-exit.txt).
+func goldenCLIExit(code int, argErr bool) int {
+	if argErr && code != ExitBadEnvelope {
+		return ExitBadEnvelope
+	}
+	return 0
 }
 
 // normalizeGolden keeps only which integrationContext keys were stored:
@@ -143,17 +156,24 @@ func (f failingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestGolden(t *testing.T) {
 	for _, c := range goldenCases(t) {
 		t.Run(c.name, func(t *testing.T) {
-			got, code, _ := goldenRun(t, c)
+			got, code, argErr, _ := goldenRun(t, c)
 			resultPath := filepath.Join(c.dir, "result.json")
 			exitPath := filepath.Join(c.dir, "exit.txt")
+			cliExitPath := filepath.Join(c.dir, "cli-exit.txt")
+			cliCode := goldenCLIExit(code, argErr)
 			if *update {
 				if err := os.WriteFile(resultPath, got, 0o644); err != nil {
 					t.Fatal(err)
 				}
-				if code == 0 {
-					_ = os.Remove(exitPath)
-				} else if err := os.WriteFile(exitPath, []byte(strconv.Itoa(code)+"\n"), 0o644); err != nil {
-					t.Fatal(err)
+				for _, f := range []struct {
+					path string
+					code int
+				}{{exitPath, code}, {cliExitPath, cliCode}} {
+					if f.code == 0 {
+						_ = os.Remove(f.path)
+					} else if err := os.WriteFile(f.path, []byte(strconv.Itoa(f.code)+"\n"), 0o644); err != nil {
+						t.Fatal(err)
+					}
 				}
 				return
 			}
@@ -177,6 +197,13 @@ func TestGolden(t *testing.T) {
 			}
 			if code != wantCode {
 				t.Errorf("exit code = %d, want %d", code, wantCode)
+			}
+			wantCLI := 0
+			if b, err := os.ReadFile(cliExitPath); err == nil {
+				wantCLI, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+			}
+			if cliCode != wantCLI {
+				t.Errorf("the command line's exit code = %d, want %d from cli-exit.txt (0: none, the same as exit.txt); Output.ArgumentError = %v", cliCode, wantCLI, argErr)
 			}
 		})
 	}

@@ -58,7 +58,7 @@ const listContentDeadline = 5 * time.Minute
 func listContent(ctx context.Context, env *Env) (*Result, error) {
 	a, err := listContentArgs(env)
 	if err != nil {
-		return nil, &ArgumentError{err}
+		return nil, err
 	}
 	ct, filter, limit := a.contentType, a.filter, a.limit
 	ctx, cancel := context.WithTimeout(ctx, max(listContentDeadline, 4*a.timeout))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/secops-go/ms-management-activity/auth"
 	xcontext "github.com/secops-go/ms-management-activity/context"
+	"github.com/secops-go/ms-management-activity/params"
 )
 
 // generateLoginURL prints the reference's "Authorization instructions" with
@@ -20,7 +21,7 @@ func generateLoginURL(_ context.Context, env *Env) (*Result, error) {
 		return nil, errors.New("Azure Managed Identities need no sign-in: the login URL is only for a self-deployed application using the authorization code flow.")
 	}
 	if !p.SelfDeployed {
-		return nil, errors.New("The login URL is only for a self-deployed application: select \"Use a self-deployed Azure application\" and fill in its Application ID, Tenant ID, Client Secret and redirect URI. The Cortex XSOAR application needs no sign-in here.")
+		return nil, &params.Error{Message: "The login URL is only for a self-deployed application: select \"Use a self-deployed Azure application\" and fill in its Application ID, Tenant ID, Client Secret and redirect URI. The Cortex XSOAR application needs no sign-in here."}
 	}
 	var missing []string
 	if p.ClientID == "" {
@@ -33,13 +34,13 @@ func generateLoginURL(_ context.Context, env *Env) (*Result, error) {
 		missing = append(missing, "redirect_uri (Application redirect URI)")
 	}
 	if len(missing) > 0 {
-		return nil, errors.New("Please make sure you entered the Authorization configuration correctly. Missing: " + strings.Join(missing, ", "))
+		return nil, &params.Error{Message: "Please make sure you entered the Authorization configuration correctly. Missing: " + strings.Join(missing, ", ")}
 	}
 	if !looksLikeTenant(p.TokenOrTenant) {
 		// Typically the Cortex XSOAR application's token left in the field
 		// after switching to self-deployed mode: it must not end up in a
 		// URL, and the sign-in would fail anyway. The value is not echoed.
-		return nil, errors.New("The Token or Tenant ID parameter does not look like a tenant ID: in self-deployed mode it must be the Entra ID tenant ID (a GUID such as 12345678-90ab-cdef-1234-567890abcdef) or a verified domain (such as contoso.onmicrosoft.com).")
+		return nil, &params.Error{Message: "The Token or Tenant ID parameter does not look like a tenant ID: in self-deployed mode it must be the Entra ID tenant ID (a GUID such as 12345678-90ab-cdef-1234-567890abcdef) or a verified domain (such as contoso.onmicrosoft.com)."}
 	}
 	cloud := auth.CloudFor(p.BaseURL, p.AuthorityURL, p.ResourceURL)
 	u := auth.AuthorizeURL(cloud, p.TokenOrTenant, p.ClientID, p.RedirectURI)

@@ -63,7 +63,7 @@ func TestWriteOutputKnowsEveryField(t *testing.T) {
 		v    any
 		tags []string
 	}{
-		{Output{}, []string{"results", "incidents,omitempty", "lastRun,omitempty", "integrationContext,omitzero", "-"}},
+		{Output{}, []string{"results", "incidents,omitempty", "lastRun,omitempty", "integrationContext,omitzero", "-", "-"}},
 		{xcontext.Entry{}, []string{"Type", "ContentsFormat", "Contents", "HumanReadable,omitempty", "ReadableContentsFormat,omitempty", "EntryContext,omitempty"}},
 		{Incident{}, []string{"name", "occurred", "rawJSON", "type,omitempty", "dbotMirrorId,omitempty"}},
 	} {

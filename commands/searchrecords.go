@@ -40,7 +40,7 @@ var searchTableFields = []fieldKey{
 func searchRecords(ctx context.Context, env *Env) (*Result, error) {
 	req, err := searchArgs(env)
 	if err != nil {
-		return nil, &ArgumentError{err}
+		return nil, err
 	}
 	lateness, err := env.Params.Lateness()
 	if err != nil {
@@ -93,7 +93,11 @@ func searchRecords(ctx context.Context, env *Env) (*Result, error) {
 	if err := run.nothingWorked(); err != nil {
 		return nil, err
 	}
-	return run.result(), nil
+	res := run.result()
+	if w, ok := skewWarning(env, c); ok {
+		res.Entries = append(res.Entries, w)
+	}
+	return res, nil
 }
 
 // searchRun is one search's state while blobs stream by.

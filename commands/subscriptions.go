@@ -55,7 +55,7 @@ func stopSubscription(ctx context.Context, env *Env) (*Result, error) {
 func subscriptionClient(ctx context.Context, env *Env) (string, *activity.Client, error) {
 	ct, err := contentTypeArg(env)
 	if err != nil {
-		return "", nil, &ArgumentError{err}
+		return "", nil, err
 	}
 	c, err := newActivityClient(ctx, env, 0)
 	return ct, c, err

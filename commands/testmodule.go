@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	xcontext "github.com/secops-go/ms-management-activity/context"
-	"github.com/secops-go/ms-management-activity/internal/activity"
 	"github.com/secops-go/ms-management-activity/internal/fetch"
 )
 
@@ -18,19 +17,16 @@ func testModule(ctx context.Context, env *Env) (*Result, error) {
 	p := env.Params
 
 	// 1. Configuration (params already decoded; check what only fetch reads).
+	const fixIt = "Fix the parameter and test again."
 	if _, err := p.FirstFetch(); err != nil {
-		return nil, fmt.Errorf("step 1 of 3 (configuration) failed: %s. Fix the parameter and test again.", sentence(err))
+		return nil, inSentence("step 1 of 3 (configuration) failed: ", err, fixIt)
 	}
-	var fetchTypes []string
-	for _, raw := range p.ContentTypesToFetch {
-		ct, ok := activity.CanonicalContentType(raw)
-		if !ok {
-			return nil, fmt.Errorf("step 1 of 3 (configuration) failed: content type to fetch %q is not one of %s.", raw, strings.Join(activity.ContentTypes, ", "))
-		}
-		fetchTypes = append(fetchTypes, ct)
+	fetchTypes, err := p.FetchContentTypes()
+	if err != nil {
+		return nil, inSentence("step 1 of 3 (configuration) failed: ", err, fixIt)
 	}
-	if _, err := activity.ParseFilter(p.RecordTypesFilter, p.WorkloadsFilter, p.OperationsFilter); err != nil {
-		return nil, fmt.Errorf("step 1 of 3 (configuration) failed: %v", err)
+	if _, err := p.Filter(); err != nil {
+		return nil, inSentence("step 1 of 3 (configuration) failed: ", err, fixIt)
 	}
 
 	// 2. A token.
@@ -39,17 +35,17 @@ func testModule(ctx context.Context, env *Env) (*Result, error) {
 		_, err = ts.Token(ctx)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("step 2 of 3 (getting an access token) failed: %s. Check the credentials parameters (see the Help tab); if a refresh token or authorization code has expired, run ms-management-activity-auth-reset and authorize again.", sentence(err))
+		return nil, inSentence("step 2 of 3 (getting an access token) failed: ", err, "Check the credentials parameters (see the Help tab); if a refresh token or authorization code has expired, run ms-management-activity-auth-reset and authorize again.")
 	}
 
 	// 3. The API.
 	c, err := newActivityClient(ctx, env, 0)
 	if err != nil {
-		return nil, fmt.Errorf("step 3 of 3 (calling the API) failed: %v", err)
+		return nil, fmt.Errorf("step 3 of 3 (calling the API) failed: %w", err)
 	}
 	subs, err := c.ListSubscriptions(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("step 3 of 3 (listing subscriptions) failed: %s. Check base_url, the app's ActivityFeed.Read permission and the tenant.", sentence(err))
+		return nil, inSentence("step 3 of 3 (listing subscriptions) failed: ", err, "Check base_url, the app's ActivityFeed.Read permission and the tenant.")
 	}
 	if d, ok := clockSkew(c); ok && (d > testModuleMaxSkew || d < -testModuleMaxSkew) {
 		return nil, fmt.Errorf("step 3 of 3 (the clock) failed: %s. Fetching loses nothing to it, but Microsoft Entra ID checks token and certificate times with about %s of tolerance: set the engine's time right (NTP) and test again.", fetch.SkewMessage(d), humanMinutes(testModuleMaxSkew))
@@ -79,7 +75,26 @@ func testModule(ctx context.Context, env *Env) (*Result, error) {
 	return &Result{Entries: []xcontext.Entry{xcontext.Text("ok")}}, nil
 }
 
-// sentence is err's message without its final period, to go on with ". ".
-func sentence(err error) string {
-	return strings.TrimRight(err.Error(), ". ")
+// inSentence is err said between prefix and advice: "<prefix><err's
+// message, without its final period>. <advice>" ("? <advice>" after a
+// question). err stays in the chain: errors.As still finds what failed (a
+// params.Error, for the command line's hint).
+func inSentence(prefix string, err error, advice string) error {
+	return &sentenceError{prefix, err, advice}
 }
+
+type sentenceError struct {
+	prefix string
+	err    error
+	advice string
+}
+
+func (e *sentenceError) Error() string {
+	msg := strings.TrimRight(e.err.Error(), ". ")
+	if !strings.HasSuffix(msg, "?") && !strings.HasSuffix(msg, "!") {
+		msg += "."
+	}
+	return e.prefix + msg + " " + e.advice
+}
+
+func (e *sentenceError) Unwrap() error { return e.err }

@@ -129,7 +129,7 @@ func TestYAMLArgsAndOutputs(t *testing.T) {
 		var seen *Env
 		var out []byte
 		t.Run(c.name, func(t *testing.T) {
-			out, _, seen = goldenRun(t, c)
+			out, _, _, seen = goldenRun(t, c)
 		})
 		if seen == nil {
 			continue

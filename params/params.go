@@ -4,6 +4,7 @@
 package params
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -159,14 +160,24 @@ func (p *Params) TokenOrTenantSecret() string {
 	return p.TokenOrTenant
 }
 
-// Error is a configuration error naming the parameter at fault. Its message
-// never contains the parameter's value when the parameter is a secret.
+// Error is a parameter value that cannot be used: every configuration error
+// is one, wherever it is found (here, package auth, a command), and stays
+// one through wrapping (errors.As), so the command line can say to fix the
+// params file whatever the wording. Param names the parameter at fault
+// ("invalid parameter <Param>: <Message>"); without it, the message is said
+// as it is (several parameters, or a wording of the reference's). The
+// message never contains the value of a secret parameter.
 type Error struct {
 	Param   string
 	Message string
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("invalid parameter %s: %s", e.Param, e.Message) }
+func (e *Error) Error() string {
+	if e.Param == "" {
+		return e.Message
+	}
+	return fmt.Sprintf("invalid parameter %s: %s", e.Param, e.Message)
+}
 
 // Decode decodes and validates the envelope's params object.
 func Decode(in map[string]any) (*Params, error) {
@@ -182,7 +193,7 @@ func Decode(in map[string]any) (*Params, error) {
 	if err := dec.Decode(in); err != nil {
 		// mapstructure errors name the field and may quote its value; a
 		// value could be a secret, so keep only the field names.
-		return nil, fmt.Errorf("the instance parameters could not be read: %s", fieldsOf(err))
+		return nil, &Error{Message: "the instance parameters could not be read: " + fieldsOf(err)}
 	}
 	return fromRaw(raw)
 }
@@ -278,6 +289,33 @@ func (p *Params) FirstFetch() (time.Duration, error) {
 		return 0, &Error{"first_fetch_delta", fmt.Sprintf("%q is more than the API keeps: give at most 7 days (content older than 7 days cannot be listed)", p.FirstFetchDelta)}
 	}
 	return d, err
+}
+
+// Filter is the record filter of record_types_filter, workloads_filter and
+// operations_filter.
+func (p *Params) Filter() (*activity.Filter, error) {
+	f, err := activity.ParseFilter(p.RecordTypesFilter, p.WorkloadsFilter, p.OperationsFilter)
+	var fe *activity.FilterError
+	if errors.As(err, &fe) {
+		return nil, &Error{fe.List, strings.TrimSuffix(fe.Err.Error(), ".")}
+	}
+	return f, err
+}
+
+// FetchContentTypes is content_types_to_fetch, each canonical (the API's
+// spelling), without repeats; nil when the parameter is empty.
+func (p *Params) FetchContentTypes() ([]string, error) {
+	var out []string
+	for _, raw := range p.ContentTypesToFetch {
+		ct, ok := activity.CanonicalContentType(raw)
+		if !ok {
+			return nil, &Error{"content_types_to_fetch", fmt.Sprintf("%q is not a content type of the API; use %s", raw, strings.Join(activity.ContentTypes, ", "))}
+		}
+		if !slices.Contains(out, ct) {
+			out = append(out, ct)
+		}
+	}
+	return out, nil
 }
 
 // Overlap parses fetch_overlap into a duration.

@@ -41,14 +41,25 @@ func ParseFilter(recordTypes, workloads, operations string) (*Filter, error) {
 // messages call them.
 type FilterNames struct{ RecordTypes, Workloads, Operations string }
 
+// FilterError is a value of one of a filter's lists that is not known:
+// "<List>: <Err>".
+type FilterError struct {
+	List string // the list's name, as FilterNames gives it
+	Err  error
+}
+
+func (e *FilterError) Error() string { return e.List + ": " + e.Err.Error() }
+func (e *FilterError) Unwrap() error { return e.Err }
+
 // ParseFilterNamed is ParseFilter for lists that arrive under other names
-// (search-records' record_types, workloads and operations).
+// (search-records' record_types, workloads and operations). Its errors are
+// *FilterError.
 func ParseFilterNamed(names FilterNames, recordTypes, workloads, operations string) (*Filter, error) {
 	f := &Filter{}
 	for _, item := range splitList(recordTypes) {
 		t, err := ParseRecordType(item)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", names.RecordTypes, err)
+			return nil, &FilterError{names.RecordTypes, err}
 		}
 		if f.recordTypes == nil {
 			f.recordTypes = map[RecordType]bool{}
@@ -58,14 +69,14 @@ func ParseFilterNamed(names FilterNames, recordTypes, workloads, operations stri
 	for _, item := range splitList(workloads) {
 		w, err := parseWorkload(item)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", names.Workloads, err)
+			return nil, &FilterError{names.Workloads, err}
 		}
 		f.workloads = append(f.workloads, w)
 	}
 	for _, item := range splitList(operations) {
 		op, err := parseOperation(item)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", names.Operations, err)
+			return nil, &FilterError{names.Operations, err}
 		}
 		f.operations = append(f.operations, op)
 	}

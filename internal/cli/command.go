@@ -89,7 +89,7 @@ func (a *app) execute(ctx context.Context, o *commandOptions) (*commands.Output,
 			if out.ArgumentError {
 				continue
 			}
-			if hint := errorHint(msg, o.paramsFile, a.getenv); hint != "" {
+			if hint := errorHint(msg, out.ParameterError, o.paramsFile, a.getenv); hint != "" {
 				fmt.Fprintf(a.io.Err, "Hint: %s\n", hint)
 			}
 		}
@@ -146,10 +146,12 @@ var engineWords = strings.NewReplacer(
 func forCommandLine(msg string) string { return engineWords.Replace(msg) }
 
 // errorHint adds a command-line hint to a command's error message, when the
-// message alone does not say what to do on the command line.
-func errorHint(msg, paramsFile string, getenv func(string) string) string {
+// message alone does not say what to do on the command line. paramErr is
+// the command's Output.ParameterError: a parameter's value is at fault,
+// whatever the message says.
+func errorHint(msg string, paramErr bool, paramsFile string, getenv func(string) string) string {
 	switch {
-	case strings.Contains(msg, "invalid parameter") || strings.Contains(msg, "instance parameters"):
+	case paramErr:
 		if paramsFile == "" {
 			return `give the instance parameters with --params FILE (see "ms-management-activity help params")`
 		}

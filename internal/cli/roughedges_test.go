@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/secops-go/ms-management-activity/commands"
 	"github.com/secops-go/ms-management-activity/internal/testutil"
@@ -103,11 +104,22 @@ func TestHelpOfDemoAndEmulator(t *testing.T) {
 // line checks it or the command does.
 func TestArgumentErrorsExitTwo(t *testing.T) {
 	f := newEmulatorFixture(t, "yaml")
+	// The emulator's clock is the host's: the ranges are placed around it.
+	day := func(n int) string { return time.Now().UTC().AddDate(0, 0, n).Format("2006-01-02T15:04:05") }
 	for _, argv := range [][]string{
 		{"list-content", "content_type=Audit.General", "limit=abc"},
 		{"list-content", "content_type=Audit.General", "start_time=2026-11-28T00:00:00"},
 		{"list-content", "content_type=Audit.General", "workloads_filter=OneDrve"},
 		{"list-content", "content_typ=Audit.General"},
+		{"list-content", "content_type=Audit.General", "start_time=" + day(5), "end_time=" + day(7)},
+		{"list-content", "content_type=Audit.General", "start_time=" + day(-10), "end_time=" + day(-9)},
+		// search-records places the range against the API's clock, after
+		// its first request: still an argument the command refuses.
+		{"search-records", "user_ids=x", "start_time=" + day(5), "end_time=" + day(7)},
+		{"search-records", "user_ids=x", "start_time=" + day(-10), "end_time=" + day(-9)},
+		{"search-records", "user_ids=x", "limit=abc"},
+		{"search-records", "client_ips=10.0.0.0/33"},
+		{"start-subscription", "content_type=Audit.Genral!"},
 	} {
 		r := runCLI(t, f.env, false, append(argv, "--params", f.params)...)
 		if r.code != commands.ExitBadEnvelope || strings.Contains(r.stderr, "--log-level") || !strings.Contains(r.stderr, "Error: ") {
@@ -153,5 +165,49 @@ func TestEmulatorAddrPortOnly(t *testing.T) {
 	}
 	if _, err := parseEmulatorArgs([]string{"--addr", "0.0.0.0:8443"}); err == nil || !strings.Contains(err.Error(), "loopback") {
 		t.Errorf("--addr 0.0.0.0:8443: %v", err)
+	}
+}
+
+// TestParameterErrorsHintTheFile: a parameter value a command refuses
+// (a filter typo, a bad timeout, a broken boolean, a missing credential)
+// exits 1 with the hint to fix it in the params file, whatever the
+// message's wording, never the "--log-level debug" hint.
+func TestParameterErrorsHintTheFile(t *testing.T) {
+	f := newEmulatorFixture(t, "yaml")
+	base, err := os.ReadFile(f.params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		"workloads_filter: OneDrve",
+		"record_types_filter: Foo",
+		"operations_filter: fileaccessed",
+		"first_fetch_delta: soon",
+		"timeout: soon",
+		"self_deployed: yes please",
+		"content_types_to_fetch: Audit.Genral",
+	} {
+		key, _, _ := strings.Cut(line, ":")
+		var lines []string
+		for _, l := range strings.Split(string(base), "\n") {
+			if !strings.HasPrefix(l, key+":") {
+				lines = append(lines, l)
+			}
+		}
+		pf := filepath.Join(t.TempDir(), "p.yml")
+		if err := os.WriteFile(pf, []byte(strings.Join(append(lines, line), "\n")+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, command := range []string{"fetch-incidents", "test-module"} {
+			r := runCLI(t, f.env, false, command, "--params", pf)
+			if r.code != commands.ExitFailed || !strings.Contains(r.stderr, "Hint: fix it in "+pf) || strings.Contains(r.stderr, "--log-level") {
+				t.Errorf("%s with %q: exit %d, want 1 and the hint to fix it in the file:\n%s", command, line, r.code, r.stderr)
+			}
+		}
+	}
+	// A missing credential is a parameter to fix too.
+	r := runCLI(t, nil, false, "list-subscriptions", "--params", f.params)
+	if r.code != commands.ExitFailed || !strings.Contains(r.stderr, "Hint: fix it in "+f.params) {
+		t.Errorf("no client secret: exit %d, want 1 and the hint to fix it in the file:\n%s", r.code, r.stderr)
 	}
 }
