@@ -287,7 +287,7 @@ func searchArgs(env *Env) (req searchRequest, err error) {
 		return req, argErrorf("give at least one record filter: user_ids, client_ips, object_ids, operations, record_types, workloads, result_status or query. A search without one would download every record of every content type; use ms-management-activity-list-content to list content.")
 	}
 	if req.matcher, err = search.New(req.criteria); err != nil {
-		return req, argErrorf("%w.", err)
+		return req, &ArgumentError{endSentence(err)}
 	}
 	if req.start, req.end, req.rangeGiven, err = parseTimeRange(env); err != nil {
 		return req, err
@@ -334,4 +334,13 @@ func searchRange(req *searchRequest, now time.Time, lateness time.Duration) (sta
 		}
 	}
 	return start, end, list, warning, nil
+}
+
+// endSentence ends err's message with a full stop unless it already ends a
+// sentence (the filter's messages end with "." or "did you mean …?").
+func endSentence(err error) error {
+	if m := err.Error(); strings.HasSuffix(m, ".") || strings.HasSuffix(m, "?") {
+		return err
+	}
+	return fmt.Errorf("%w.", err)
 }

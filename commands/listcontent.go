@@ -12,6 +12,7 @@ import (
 
 	xcontext "github.com/secops-go/ms-management-activity/context"
 	"github.com/secops-go/ms-management-activity/internal/activity"
+	"github.com/secops-go/ms-management-activity/internal/progress"
 )
 
 // fieldKey names a record field (activity.Field*) in an output.
@@ -104,8 +105,8 @@ func listContent(ctx context.Context, env *Env) (*Result, error) {
 		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, err
 		}
-		incomplete = fmt.Sprintf("The list of %s is incomplete: the command ran out of time after %d of %d content blobs (%d records shown). "+
-			"Narrow start_time/end_time or add filters to see the rest.", ct, downloaded, len(blobs), out.count)
+		incomplete = fmt.Sprintf("The list of %s is incomplete: the command ran out of time after %s of %s content blobs (%s %s shown). "+
+			"Narrow start_time/end_time or add filters to see the rest.", ct, progress.Thousands(downloaded), progress.Thousands(len(blobs)), progress.Thousands(out.count), plural(out.count, "record", "records"))
 		env.Logger.Warn("list-content stopped at its deadline; returning the records so far", "blobs_done", downloaded, "blobs", len(blobs), "records", out.count)
 	}
 	hr := out.humanReadable()

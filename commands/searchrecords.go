@@ -384,13 +384,13 @@ func (s *searchRun) scannedLine() string {
 	if s.blobsRead != s.blobsListed {
 		blobs = fmt.Sprintf("%s of %s listed blobs read", progress.Thousands(s.blobsRead), progress.Thousands(s.blobsListed))
 	}
-	fmt.Fprintf(&b, "Scanned %d content %s (%s): %d %s of content made available from %s to %s (the range plus the search_lateness margin, up to now), %s, %s %s in %s; %d %s",
+	fmt.Fprintf(&b, "Scanned %d content %s (%s): %s %s of content made available from %s to %s (the range plus the search_lateness margin, up to now), %s, %s %s in %s; %s %s",
 		len(s.types), plural(len(s.types), "type", "types"), strings.Join(s.types, ", "),
-		s.listed, plural(s.listed, "listing", "listings"), f(s.list[0]), f(s.list[1]), blobs,
+		progress.Thousands(s.listed), plural(s.listed, "listing", "listings"), f(s.list[0]), f(s.list[1]), blobs,
 		progress.Thousands(s.records), plural(s.records, "record", "records"),
-		s.elapsed.Round(100*time.Millisecond), len(s.kept), plural(len(s.kept), "match", "matches"))
+		s.elapsed.Round(100*time.Millisecond), progress.Thousands(len(s.kept)), plural(len(s.kept), "match", "matches"))
 	if s.duplicates > 0 {
-		fmt.Fprintf(&b, " (%d re-delivered %s shown once)", s.duplicates, plural(s.duplicates, "copy", "copies"))
+		fmt.Fprintf(&b, " (%s re-delivered %s shown once)", progress.Thousands(s.duplicates), plural(s.duplicates, "copy", "copies"))
 	}
 	b.WriteString(".")
 	return b.String()
@@ -427,8 +427,8 @@ func (s *searchRun) warningTexts() []string {
 		out = append(out, msg+".")
 	}
 	if s.timedOut {
-		out = append(out, fmt.Sprintf("The search ran out of time after %s (%d of %d listings done, %d of %d listed blobs read); the list holds what was found until then. Narrow the time range or the content types.",
-			s.elapsed.Round(time.Second), s.listed, s.listings, s.blobsRead, s.blobsListed))
+		out = append(out, fmt.Sprintf("The search ran out of time after %s (%s of %s listings done, %s of %s listed blobs read); the list holds what was found until then. Narrow the time range or the content types.",
+			s.elapsed.Round(time.Second), progress.Thousands(s.listed), progress.Thousands(s.listings), progress.Thousands(s.blobsRead), progress.Thousands(s.blobsListed)))
 	}
 	return out
 }

@@ -45,6 +45,9 @@ const (
 	DefaultSearchLateness = "24 hours"
 	MaxMaxBlobMB          = 4096
 	DefaultOproxyURL      = "https://oproxy.demisto.ninja/obtain-token"
+	// DefaultIncidentType is the pack's incident type, the one its incoming
+	// mapper maps (xsoar/embed uses this constant to name it).
+	DefaultIncidentType = "Office 365 Audit Record"
 )
 
 // Raw mirrors integration.yml's parameters one to one, as the engine sends
@@ -213,6 +216,11 @@ func fromRaw(raw Raw) (*Params, error) {
 	p.Proxy = raw.Proxy
 	p.IsFetch = raw.IsFetch
 	p.IncidentType = strings.TrimSpace(raw.IncidentType)
+	if p.IncidentType == "" {
+		// No type would make the incidents Unclassified, which the pack's
+		// mapper does not map.
+		p.IncidentType = DefaultIncidentType
+	}
 	p.RecordTypesFilter = raw.RecordTypesFilter
 	p.WorkloadsFilter = raw.WorkloadsFilter
 	p.OperationsFilter = raw.OperationsFilter

@@ -510,7 +510,7 @@ func validatePack(pk *pack) problems {
 		}
 		fields[name] = true
 	}
-	mappers := map[string]bool{}
+	mappers := map[string]map[string]bool{} // mapper id → the incident types it maps
 	for _, m := range pk.mappers {
 		id := p.requireStr("mapper", m, "id")
 		for _, k := range []string{"name", "description"} {
@@ -534,21 +534,50 @@ func validatePack(pk *pack) problems {
 			if len(im) == 0 {
 				p.add("mapper %s: %s has no internalMapping", id, typ)
 			}
-			for field := range im {
+			for field, fm := range im {
 				if !fields[field] && !slices.Contains(systemFields, field) {
 					p.add("mapper %s fills the incident field %q, which neither the pack nor the server defines", id, field)
 				}
+				fmm, _ := fm.(map[string]any)
+				simple, _ := str(fmm, "simple")
+				cx, _ := fmm["complex"].(map[string]any)
+				if root, _ := str(cx, "root"); simple == "" && root == "" {
+					p.add("mapper %s: %s is mapped from nothing (neither simple nor complex.root)", id, field)
+				}
 			}
+			if mappers[id] == nil {
+				mappers[id] = map[string]bool{}
+			}
+			mappers[id][typ] = true
 		}
 		if d, _ := str(m, "defaultIncidentType"); d != "" && !types[d] {
 			p.add("mapper %s: defaultIncidentType %q is not defined", id, d)
 		}
-		mappers[id] = true
+		if mappers[id] == nil {
+			mappers[id] = map[string]bool{}
+		}
 	}
-	if mi, _ := str(pk.integration, "defaultmapperin"); mi != "" && !mappers[mi] {
+	mi, _ := str(pk.integration, "defaultmapperin")
+	if mi != "" && mappers[mi] == nil {
 		p.add("the integration's defaultmapperin %q is not a mapper of the pack", mi)
 	} else if mi == "" {
 		p.add("the integration has no defaultmapperin")
+	}
+	// Out of the box, the fetched incidents must be of a type the pack
+	// defines and its incoming mapper maps: with no default, an instance
+	// creates Unclassified incidents and the mapper never applies.
+	for _, c := range asMaps(pk.integration["configuration"]) {
+		if c["name"] != "incidentType" {
+			continue
+		}
+		switch d, _ := str(c, "defaultvalue"); {
+		case d == "":
+			p.add("the incidentType parameter has no defaultvalue: incidents would be Unclassified and the pack's mapper would not apply")
+		case !types[d]:
+			p.add("the incidentType parameter's defaultvalue %q is not an incident type of the pack", d)
+		case mi != "" && mappers[mi] != nil && !mappers[mi][d]:
+			p.add("the incoming mapper %q does not map %q, the incidentType parameter's defaultvalue", mi, d)
+		}
 	}
 
 	commands := map[string]bool{"test-module": true}
@@ -646,6 +675,16 @@ func TestIntegrationAndPackValidate(t *testing.T) {
 	}
 }
 
+// packParam is the parameter called name of the pack's integration.
+func packParam(pk *pack, name string) map[string]any {
+	for _, c := range asMaps(pk.integration["configuration"]) {
+		if c["name"] == name {
+			return c
+		}
+	}
+	panic("no parameter " + name)
+}
+
 // TestValidationCatchesDrift: each rule fails on a copy that drifted from it
 // (so the test above cannot pass by checking nothing).
 func TestValidationCatchesDrift(t *testing.T) {
@@ -724,8 +763,25 @@ func TestValidationCatchesDrift(t *testing.T) {
 		"mapper names a missing field": {func(p *pack) {
 			p.fields = p.fields[1:]
 		}, "neither the pack nor the server defines"},
-		"defaultmapperin dangling": {func(p *pack) { p.integration["defaultmapperin"] = "Another mapper" }, "not a mapper of the pack"},
-		"test playbook missing":    {func(p *pack) { p.playbooks = nil }, "is not in TestPlaybooks/"},
+		"defaultmapperin dangling":     {func(p *pack) { p.integration["defaultmapperin"] = "Another mapper" }, "not a mapper of the pack"},
+		"incidentType without default": {func(p *pack) { delete(packParam(p, "incidentType"), "defaultvalue") }, "has no defaultvalue"},
+		"incidentType default not a pack type": {func(p *pack) {
+			packParam(p, "incidentType")["defaultvalue"] = "Unclassified"
+		}, "is not an incident type of the pack"},
+		"mapper does not map the default type": {func(p *pack) {
+			m := p.mappers[0]["mapping"].(map[string]any)
+			for typ, v := range m {
+				delete(m, typ)
+				m["dbot_classification_incident_type_all"] = v
+			}
+			p.incidentType = append(p.incidentType, map[string]any{"name": "dbot_classification_incident_type_all"})
+		}, "does not map"},
+		"mapping from nothing": {func(p *pack) {
+			for _, v := range p.mappers[0]["mapping"].(map[string]any) {
+				v.(map[string]any)["internalMapping"].(map[string]any)["O365 Audit User"] = map[string]any{"simple": ""}
+			}
+		}, "mapped from nothing"},
+		"test playbook missing": {func(p *pack) { p.playbooks = nil }, "is not in TestPlaybooks/"},
 		"playbook runs an unknown command": {func(p *pack) {
 			for _, tv := range p.playbooks[0]["tasks"].(map[string]any) {
 				inner := tv.(map[string]any)["task"].(map[string]any)

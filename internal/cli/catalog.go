@@ -3,8 +3,10 @@ package cli
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/secops-go/ms-management-activity/commands"
+	"github.com/secops-go/ms-management-activity/internal/activity"
 	"github.com/secops-go/ms-management-activity/internal/spec"
 	"github.com/secops-go/ms-management-activity/internal/suggest"
 )
@@ -16,21 +18,29 @@ const cmdPrefix = "ms-management-activity-"
 // builtinCommands are the engine commands integration.yml does not declare.
 var builtinCommands = []struct{ name, desc string }{
 	{commands.CmdTestModule, "Tests the connection: gets a token and lists the subscriptions (the engine's Test button)."},
-	{commands.CmdFetchIncidents, "Fetches new content records as incidents, from where the previous fetch stopped (keep that position with --state DIR)."},
+	{commands.CmdFetchIncidents, "Fetches new content records as incidents, from where the previous fetch stopped (keep that position with --state)."},
 }
+
+// Placeholders of the examples, filled in when help prints them
+// (exampleAt): start_time and end_time take absolute UTC times only, and the
+// API serves the last 7 days, so fixed dates would soon be refused.
+const (
+	threeDaysAgo = "{3 days ago}"
+	thisHour     = "{this hour}"
+)
 
 // examples are the example command lines of help COMMAND (and of the README,
 // whose test runs them).
 var examples = map[string]string{
 	commands.CmdTestModule:        "ms-management-activity test-module --params params.yml",
-	commands.CmdFetchIncidents:    "ms-management-activity fetch-incidents --params params.yml --state ./state",
+	commands.CmdFetchIncidents:    "ms-management-activity fetch-incidents --params params.yml --state",
 	commands.CmdStartSubscription: "ms-management-activity start-subscription content_type=Audit.General --params params.yml",
 	commands.CmdStopSubscription:  "ms-management-activity stop-subscription content_type=DLP.All --params params.yml",
 	commands.CmdListSubscriptions: "ms-management-activity list-subscriptions --params params.yml",
 	commands.CmdListContent:       "ms-management-activity list-content content_type=Audit.Exchange record_types_filter=ExchangeAdmin limit=20 --params params.yml",
-	commands.CmdSearchRecords:     "ms-management-activity search-records user_ids=alice@contoso.com start_time=2026-11-25T00:00:00 end_time=2026-11-28T00:00:00 --params params.yml",
+	commands.CmdSearchRecords:     "ms-management-activity search-records user_ids=alice@contoso.com start_time=" + threeDaysAgo + " end_time=" + thisHour + " --params params.yml",
 	commands.CmdGenerateLoginURL:  "ms-management-activity generate-login-url --params params.yml",
-	commands.CmdAuthReset:         "ms-management-activity auth-reset --params params.yml --state ./state",
+	commands.CmdAuthReset:         "ms-management-activity auth-reset --params params.yml --state",
 }
 
 // catalog is what the command line knows of the commands: integration.yml's
@@ -85,4 +95,14 @@ func (c catalog) description(full string) string {
 		}
 	}
 	return ""
+}
+
+// exampleAt is example ex with its time placeholders filled in for now:
+// the start of the current UTC hour, and that less 3 days.
+func exampleAt(ex string, now time.Time) string {
+	hour := now.UTC().Truncate(time.Hour)
+	return strings.NewReplacer(
+		threeDaysAgo, activity.FormatTime(hour.Add(-72*time.Hour)),
+		thisHour, activity.FormatTime(hour),
+	).Replace(ex)
 }

@@ -34,7 +34,7 @@ type demoTenant struct {
 var demoContentTypes = []string{"Audit.AzureActiveDirectory", "Audit.Exchange", "Audit.SharePoint", "Audit.General"}
 
 // seedDemoTenant fills srv with the demo tenant: four subscriptions, data
-// for all five content types over the last day (activitytest's
+// for all five content types over the last day (the emulator's
 // DemoGeneration: a few thousand records, late blobs, re-deliveries), and a
 // self-deployed app registration with a client secret.
 func seedDemoTenant(srv *emulator.Server) *demoTenant {
@@ -163,22 +163,25 @@ func (a *app) demo(ctx context.Context, o demoOptions) int {
 	say(fmt.Sprintf(`# ms-management-activity demo
 
 The built-in emulator of the Office 365 Management Activity API is listening on %s, with a
-tenant holding %s audit records in %d content blobs over the last day (some blobs arrive late,
+tenant holding %s audit records in %s content blobs over the last day (some blobs arrive late,
 as in the real service). Each step below is a command you can type yourself;
 "ms-management-activity emulator" serves the same tenant.
 
 params.yml (the secret is in the environment: MSMA_CLIENT_SECRET):
 
 %s
-`, srv.URL, progress.Thousands(d.records), d.blobs, indent(d.paramsYAML(true), "    ")))
+`, srv.URL, progress.Thousands(d.records), progress.Thousands(d.blobs), indent(d.paramsYAML(true), "    ")))
 
 	flags := []string{"--params", paramsFile, "--state", stateDir}
+	// The commands as a user types them: params.yml, and --state alone
+	// (the default state folder) for the demo's temporary one.
 	shown := func(argv []string) string {
 		var parts []string
 		for _, a := range argv {
-			a = strings.ReplaceAll(a, paramsFile, "params.yml")
-			a = strings.ReplaceAll(a, stateDir, "./state")
-			parts = append(parts, a)
+			if a == stateDir {
+				continue
+			}
+			parts = append(parts, strings.ReplaceAll(a, paramsFile, "params.yml"))
 		}
 		return "ms-management-activity " + strings.Join(parts, " ")
 	}

@@ -25,7 +25,7 @@ func TestDemo(t *testing.T) {
 	t.Logf("demo took %s", elapsed)
 	s := out.String()
 	for _, want := range []string{
-		"$ ms-management-activity test-module --params params.yml --state ./state\n\nok\n",
+		"$ ms-management-activity test-module --params params.yml --state\n\nok\n",
 		"$ ms-management-activity list-subscriptions",
 		"$ ms-management-activity start-subscription content_type=DLP.All",
 		"$ ms-management-activity list-content content_type=Audit.Exchange record_types_filter=ExchangeAdmin",

@@ -106,7 +106,7 @@ func (a *app) emulator(ctx context.Context, o emulatorOptions) int {
 		pf = "emulator.yml"
 	}
 	fmt.Fprintf(a.io.Out, `Management Activity API emulator on %s
-tenant %s: %s records in %d blobs, 4 content types subscribed (DLP.All is not)
+tenant %s: %s records in %s blobs, 4 content types subscribed (DLP.All is not)
 
 base_url: %s/api/v1.0/
 Entra ID token endpoint: %s/%s/oauth2/v2.0/token (authority_url: %s)
@@ -119,10 +119,10 @@ Then:
   export MSMA_CLIENT_SECRET=%s
   ms-management-activity test-module --params %s
   ms-management-activity list-content content_type=Audit.General --params %s
-  ms-management-activity fetch-incidents --params %s --state ./state
+  ms-management-activity fetch-incidents --params %s --state
 
 Press Ctrl-C to stop.
-`, url, d.tenant, progress.Thousands(d.records), d.blobs, url, url, d.tenant, url,
+`, url, d.tenant, progress.Thousands(d.records), progress.Thousands(d.blobs), url, url, d.tenant, url,
 		map[bool]string{true: " (written to " + writeParams + ")", false: " (save them as emulator.yml, or use --write-params FILE)"}[writeParams != ""],
 		indent(yml, "  "), d.secret, pf, pf, pf)
 

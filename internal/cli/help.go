@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/secops-go/ms-management-activity/commands"
 	"github.com/secops-go/ms-management-activity/internal/spec"
@@ -37,7 +38,11 @@ func (a *app) help(args []string) int {
 	if err != nil {
 		return a.fail(err, commands.ExitBadEnvelope)
 	}
-	io.WriteString(a.io.Out, commandHelp(a.catalog, full))
+	now := time.Now()
+	if a.clock != nil {
+		now = a.clock.Now()
+	}
+	io.WriteString(a.io.Out, commandHelp(a.catalog, full, now))
 	return 0
 }
 
@@ -75,7 +80,8 @@ Run "ms-management-activity help COMMAND" for a command's arguments and an examp
 	return b.String()
 }
 
-func commandHelp(c catalog, full string) string {
+// commandHelp is help COMMAND; now dates the example's time range.
+func commandHelp(c catalog, full string, now time.Time) string {
 	var b strings.Builder
 	short := shortName(full)
 	if short != full {
@@ -125,7 +131,10 @@ func commandHelp(c catalog, full string) string {
 		}
 	}
 	if ex := examples[full]; ex != "" {
-		fmt.Fprintf(&b, "\nExample:\n  %s\n", ex)
+		fmt.Fprintf(&b, "\nExample:\n  %s\n", exampleAt(ex, now))
+		if strings.Contains(ex, threeDaysAgo) {
+			b.WriteString("  (the last 3 days, dated when this help was printed: start_time and end_time take\n  UTC times, not relative ones such as \"3 days\", within the last 7 days)\n")
+		}
 	}
 	return b.String()
 }

@@ -52,7 +52,7 @@ func TestProgressOnlyOnATerminal(t *testing.T) {
 		if quiet.stderr != "" {
 			t.Errorf("%v: stderr without a terminal = %q, want nothing", argv, quiet.stderr)
 		}
-		for _, want := range []string{"list-content: pages", "blobs", "records", "rec/s", "pages listed · 16/16 blobs · 640 records in "} {
+		for _, want := range []string{"list-content: pages", "blobs", "records", "rec/s", "1 page listed · 16/16 blobs · 640 records in "} {
 			if !strings.Contains(loud.stderr, want) {
 				t.Errorf("%v: progress on stderr lacks %q:\n%q", argv, want, loud.stderr)
 			}

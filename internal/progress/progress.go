@@ -113,6 +113,13 @@ func (b *Bar) draw() *progressbar.ProgressBar {
 
 // update redraws after an event; b.mu is held.
 func (b *Bar) update() {
+	if b.bar == nil && b.queued > 0 && b.done >= b.queued {
+		// Every queued blob is done: the bar filled up and cleared itself.
+		// An event now (search-records' last Matches, a page without new
+		// blobs) would start a new bar at 0/queued; the next one starts
+		// when more blobs are queued, and Close prints the summary.
+		return
+	}
 	bar := b.draw()
 	bar.Describe(b.describe())
 	if b.queued == 0 {
@@ -242,11 +249,20 @@ func (b *Bar) Close() error {
 	el := b.now().Sub(b.start)
 	matched := ""
 	if b.search {
-		matched = " · " + Thousands(b.matches) + " matches"
+		matched = " · " + count(b.matches, "match", "matches")
 	}
-	_, err := fmt.Fprintf(b.w, "\r%d pages listed · %d/%d blobs · %s records in %s (%s records/s)%s\n",
-		b.pages, b.done, b.queued, Thousands(b.records), el.Round(time.Millisecond), Thousands(b.rate()), matched)
+	_, err := fmt.Fprintf(b.w, "\r%s listed · %s/%s · %s in %s (%s records/s)%s\n",
+		count(b.pages, "page", "pages"), Thousands(b.done), count(b.queued, "blob", "blobs"), count(b.records, "record", "records"),
+		el.Round(time.Millisecond), Thousands(b.rate()), matched)
 	return err
+}
+
+// count is n with separators and the noun it counts: "1 page", "2,560 pages".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return Thousands(n) + " " + many
 }
 
 // Thousands formats n with comma separators: 1234567 → "1,234,567".

@@ -127,3 +127,69 @@ func TestBarShowsMatchesOnlyForSearches(t *testing.T) {
 		t.Errorf("list-content progress shows matches:\n%q", plain.String())
 	}
 }
+
+// TestBarStaysFullAfterTheLastBlob: search-records reports Matches after
+// the last blob; the bar had filled up and cleared itself, so that event
+// started a new, empty bar and the last frame read "0% (0/64 blobs)".
+func TestBarStaysFullAfterTheLastBlob(t *testing.T) {
+	var out testutil.SyncBuffer
+	b := NewBar(&out, "search-records")
+	b.PageListed()
+	b.BlobsQueued(64)
+	for i := 0; i < 64; i++ {
+		b.BlobDone(40)
+		b.Matches(i)
+	}
+	full := len(out.String())
+	b.Matches(2560)
+	b.PageListed()
+	after := out.String()[full:]
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(after, "0/64") || strings.Contains(after, " 0%") {
+		t.Errorf("events after the last blob drew an empty bar:\n%q", after)
+	}
+	if s := out.String(); !strings.Contains(s, "64/64 blobs") || !strings.Contains(s, "2,560 matches") {
+		t.Errorf("summary:\n%q", s)
+	}
+
+	// More blobs queued after the bar filled still get a bar.
+	var more testutil.SyncBuffer
+	m := NewBar(&more, "list-content")
+	m.BlobsQueued(1)
+	m.BlobDone(1)
+	n := len(more.String())
+	m.BlobsQueued(2)
+	if !strings.Contains(more.String()[n:], "1/3") {
+		t.Errorf("blobs queued after the bar filled got no bar:\n%q", more.String()[n:])
+	}
+	_ = m.Close()
+}
+
+// TestBarSummaryCounts: the summary said "1 pages listed" and wrote counts
+// without separators beside "2,560 records".
+func TestBarSummaryCounts(t *testing.T) {
+	var one bytes.Buffer
+	b := NewBar(&one, "")
+	b.PageListed()
+	b.BlobDone(1)
+	b.Matches(1)
+	_ = b.Close()
+	if !strings.Contains(one.String(), "1 page listed · 1/1 blob · 1 record in ") || !strings.HasSuffix(one.String(), " · 1 match\n") {
+		t.Errorf("singulars: %q", one.String())
+	}
+	var many bytes.Buffer
+	m := NewBar(&many, "")
+	for i := 0; i < 1200; i++ {
+		m.PageListed()
+	}
+	m.BlobsQueued(1500)
+	for i := 0; i < 1500; i++ {
+		m.BlobDone(2)
+	}
+	_ = m.Close()
+	if !strings.Contains(many.String(), "1,200 pages listed · 1,500/1,500 blobs · 3,000 records in ") {
+		t.Errorf("separators: %q", many.String()[strings.LastIndex(many.String(), "\r"):])
+	}
+}

@@ -6,16 +6,19 @@ import (
 	"strings"
 
 	"github.com/secops-go/ms-management-activity/internal/version"
+	"github.com/secops-go/ms-management-activity/params"
 )
 
 // The pack's names. The integration keeps the reference integration's id
 // (so playbooks keep working); the pack, its incident type and its mapper
-// have names of their own, so they install next to the reference pack.
+// have names of their own, so they install next to the reference pack. The
+// incident type is the incidentType parameter's default (params and
+// integration.yml's defaultvalue; xsoar/validate_test.go checks they agree).
 const (
 	PackName     = "MicrosoftManagementActivityGo"
 	PackDisplay  = "Microsoft Management Activity API (Go)"
 	PackVersion  = version.Release
-	IncidentType = "Office 365 Audit Record"
+	IncidentType = params.DefaultIncidentType
 	MapperID     = "Microsoft Management Activity API - Incoming Mapper"
 	TestPlaybook = "Microsoft Management Activity API (Go) - Test"
 	fromVersion  = "6.0.0"
@@ -26,18 +29,24 @@ const (
 type mappedField struct {
 	Name, CLIName, Description string
 	Record                     string // the record's key
+	// Fallbacks are keys read, in order, when Record is absent or empty
+	// (see mapping).
+	Fallbacks []string
 }
 
 // mappedFields are the pack's incident fields. occurred, a system field, is
 // mapped too (see mapper).
 var mappedFields = []mappedField{
-	{"O365 Audit User", "o365audituser", "The user who performed the action (UserId): a UPN, or a service or system account.", "UserId"},
-	{"O365 Audit Source IP", "o365auditsourceip", "The IP address of the device the action came from (ClientIP).", "ClientIP"},
-	{"O365 Audit Operation", "o365auditoperation", "The user or admin activity (Operation), e.g. FileAccessed, MailItemsAccessed, UserLoggedIn.", "Operation"},
-	{"O365 Audit Workload", "o365auditworkload", "The Microsoft 365 service where the activity occurred (Workload), e.g. Exchange, SharePoint, AzureActiveDirectory.", "Workload"},
-	{"O365 Audit Record Type", "o365auditrecordtype", "The type of operation the record is about (RecordType, a number of the AuditLogRecordType list).", "RecordType"},
-	{"O365 Audit Object", "o365auditobject", "The object acted on (ObjectId): a file URL, a mailbox, a user or group.", "ObjectId"},
-	{"O365 Audit Result Status", "o365auditresultstatus", "Whether the action succeeded (ResultStatus), e.g. Succeeded, PartiallySucceeded, Failed.", "ResultStatus"},
+	{"O365 Audit User", "o365audituser", "The user who performed the action (UserId): a UPN, or a service or system account.", "UserId", nil},
+	// Azure AD records carry the address in ActorIpAddress, Exchange
+	// mailbox audit records in ClientIPAddress (ClientIP empty or absent):
+	// the fields search-records' client_ips reads too.
+	{"O365 Audit Source IP", "o365auditsourceip", "The IP address of the device the action came from: ClientIP, else ActorIpAddress (Azure AD), else ClientIPAddress (Exchange mailbox audit).", "ClientIP", []string{"ActorIpAddress", "ClientIPAddress"}},
+	{"O365 Audit Operation", "o365auditoperation", "The user or admin activity (Operation), e.g. FileAccessed, MailItemsAccessed, UserLoggedIn.", "Operation", nil},
+	{"O365 Audit Workload", "o365auditworkload", "The Microsoft 365 service where the activity occurred (Workload), e.g. Exchange, SharePoint, AzureActiveDirectory.", "Workload", nil},
+	{"O365 Audit Record Type", "o365auditrecordtype", "The type of operation the record is about (RecordType, a number of the AuditLogRecordType list).", "RecordType", nil},
+	{"O365 Audit Object", "o365auditobject", "The object acted on (ObjectId): a file URL, a mailbox, a user or group.", "ObjectId", nil},
+	{"O365 Audit Result Status", "o365auditresultstatus", "Whether the action succeeded (ResultStatus), e.g. Succeeded, PartiallySucceeded, Failed.", "ResultStatus", nil},
 }
 
 // jsonFile renders v as indented JSON with a final newline.
@@ -84,7 +93,7 @@ func mapperJSON() []byte {
 		}},
 	}
 	for _, f := range mappedFields {
-		internal[f.Name] = map[string]any{"simple": f.Record}
+		internal[f.Name] = mapping(f)
 	}
 	return jsonFile(map[string]any{
 		"id": MapperID, "name": MapperID, "type": "mapping-incoming", "version": -1, "fromVersion": fromVersion,
@@ -95,6 +104,29 @@ func mapperJSON() []byte {
 		}},
 		"feed": false,
 	})
+}
+
+// mapping is f's internalMapping entry: the record's key, or, with
+// fallbacks, a complex mapping rooted at the key with one SetIfEmpty
+// transformer per fallback. SetIfEmpty (Filters And Transformers pack)
+// returns its defaultValue when the value is empty; applyIfEmpty makes ""
+// count as empty (Exchange sends ClientIP ""), and isContext makes the
+// defaultValue the fallback key's value in the incoming record, not the
+// literal name.
+func mapping(f mappedField) map[string]any {
+	if len(f.Fallbacks) == 0 {
+		return map[string]any{"simple": f.Record}
+	}
+	transformers := []any{}
+	for _, k := range f.Fallbacks {
+		transformers = append(transformers, map[string]any{"operator": "SetIfEmpty", "args": map[string]any{
+			"applyIfEmpty": map[string]any{"isContext": false, "value": map[string]any{"simple": "true"}},
+			"defaultValue": map[string]any{"isContext": true, "value": map[string]any{"simple": k}},
+		}})
+	}
+	return map[string]any{"complex": map[string]any{
+		"root": f.Record, "accessor": "", "filters": []any{}, "transformers": transformers,
+	}}
 }
 
 func packMetadataJSON(description string) []byte {
@@ -113,7 +145,10 @@ func packMetadataJSON(description string) []byte {
 		"keywords":       []string{"Office 365", "Microsoft 365", "Management Activity API", "audit log", "O365"},
 		"marketplaces":   []string{"xsoar", "xsoar_saas", "xsoar_on_prem"},
 		"githubUser":     []string{},
-		"dependencies":   map[string]any{},
+		// The mapper's Source IP uses SetIfEmpty, a script of this core pack.
+		"dependencies": map[string]any{
+			"FiltersAndTransformers": map[string]any{"mandatory": true, "display_name": "Filters And Transformers"},
+		},
 	})
 }
 
