@@ -46,22 +46,28 @@ func (b *budget) take(ctx context.Context, n int64, head func() bool) error {
 			b.mu.Unlock()
 			return nil
 		}
-		ch := b.wake
-		b.waiting++
-		b.mu.Unlock()
-		var err error
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
-		b.mu.Lock()
-		b.waiting--
-		b.mu.Unlock()
-		if err != nil {
+		if err := await(ctx, &b.mu, &b.waiting, b.wake); err != nil {
 			return err
 		}
 	}
+}
+
+// await is the wait of budget.take, budget.takeListing and gate.acquire,
+// called with mu held: it waits, unlocked and counted in *waiting, until
+// wake is closed (then the caller rechecks) or ctx ends.
+func await(ctx context.Context, mu *sync.Mutex, waiting *int, wake <-chan struct{}) error {
+	*waiting++
+	mu.Unlock()
+	var err error
+	select {
+	case <-wake:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	mu.Lock()
+	*waiting--
+	mu.Unlock()
+	return err
 }
 
 // give releases n bytes and wakes the waiters (one may have become head).
@@ -97,19 +103,7 @@ func (b *budget) takeListing(ctx context.Context, n int64) error {
 			b.mu.Unlock()
 			return nil
 		}
-		ch := b.wake
-		b.waiting++
-		b.mu.Unlock()
-		var err error
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
-		b.mu.Lock()
-		b.waiting--
-		b.mu.Unlock()
-		if err != nil {
+		if err := await(ctx, &b.mu, &b.waiting, b.wake); err != nil {
 			return err
 		}
 	}

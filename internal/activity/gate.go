@@ -33,19 +33,7 @@ func (g *gate) acquire(ctx context.Context, head func() bool) error {
 			g.mu.Unlock()
 			return nil
 		}
-		ch := g.wake
-		g.waiting++
-		g.mu.Unlock()
-		var err error
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
-		g.mu.Lock()
-		g.waiting--
-		g.mu.Unlock()
-		if err != nil {
+		if err := await(ctx, &g.mu, &g.waiting, g.wake); err != nil {
 			return err
 		}
 	}
